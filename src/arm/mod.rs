@@ -1,0 +1,1 @@
+//! The ARM registered-users contract: paths, field names, auth, paging, TLS trust.

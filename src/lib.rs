@@ -1,0 +1,6 @@
+//! numinv: a telephone number inventory kept aligned with AudioCodes ARM registered users.
+//!
+//! Data travels one way: device page (`arm`) → normalized users (`domain::normalize`) →
+//! diff and lifecycle decisions (`domain`) → one store transaction (`store`) → API / UI.
+
+pub mod arm;
