@@ -4,3 +4,4 @@
 //! diff and lifecycle decisions (`domain`) → one store transaction (`store`) → API / UI.
 
 pub mod arm;
+pub mod domain;

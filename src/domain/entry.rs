@@ -1,0 +1,318 @@
+//! The inventory entry (DESIGN §2.1) and its managed fields.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a number stands in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Status {
+    Available,
+    Used,
+    UsedUtility,
+    Reserved,
+    Cooling,
+}
+
+impl Status {
+    /// Every status, in display order.
+    pub const ALL: [Status; 5] = [
+        Status::Available,
+        Status::Used,
+        Status::UsedUtility,
+        Status::Reserved,
+        Status::Cooling,
+    ];
+
+    /// The name administrators see and type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Available => "Available",
+            Status::Used => "Used",
+            Status::UsedUtility => "Used-Utility",
+            Status::Reserved => "Reserved",
+            Status::Cooling => "Cooling",
+        }
+    }
+
+    /// Parses a status name, case-insensitively; `Used_Utility` is accepted too.
+    pub fn parse(s: &str) -> Option<Status> {
+        let s = s.trim();
+        Status::ALL.into_iter().find(|st| {
+            st.as_str().eq_ignore_ascii_case(s)
+                || (st.as_str().replace('-', "_")).eq_ignore_ascii_case(s)
+        })
+    }
+
+    /// A stable one-byte code, used as the prefix of the status index.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// `Used` and `Used-Utility` both mean "someone has it".
+    pub fn is_used(self) -> bool {
+        matches!(self, Status::Used | Status::UsedUtility)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who uses a number: none, `Microsoft`, `AudioCodes`, or free text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Vendor {
+    #[default]
+    None,
+    Microsoft,
+    AudioCodes,
+    Other(String),
+}
+
+impl Vendor {
+    /// Parses the rendered form; blank means none. Known vendors match case-insensitively.
+    pub fn parse(s: &str) -> Vendor {
+        let s = s.trim();
+        if s.is_empty() {
+            Vendor::None
+        } else if s.eq_ignore_ascii_case("microsoft") {
+            Vendor::Microsoft
+        } else if s.eq_ignore_ascii_case("audiocodes") {
+            Vendor::AudioCodes
+        } else {
+            Vendor::Other(s.to_string())
+        }
+    }
+
+    /// The rendered form (blank for none).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Vendor::None => "",
+            Vendor::Microsoft => "Microsoft",
+            Vendor::AudioCodes => "AudioCodes",
+            Vendor::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of usages (`Device`, `User`, `Hunt_Pilot`, …), rendered comma-joined.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Usage(BTreeSet<String>);
+
+impl Usage {
+    pub const DEVICE: &'static str = "Device";
+    pub const USER: &'static str = "User";
+
+    /// A usage set holding exactly one usage.
+    pub fn only(usage: &str) -> Usage {
+        Usage(BTreeSet::from([usage.to_string()]))
+    }
+
+    /// Parses `Device, User`; blank parts are dropped.
+    pub fn parse(s: &str) -> Usage {
+        Usage(
+            s.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
+    pub fn contains(&self, usage: &str) -> bool {
+        self.0.contains(usage)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for u in &self.0 {
+            if !first {
+                f.write_str(",")?;
+            }
+            f.write_str(u)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// One number of the inventory (DESIGN §2.1).
+///
+/// `status`, `usage` and `vendor` are managed: only the workflows of `domain` change them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The canonical number: `+442079460001`, `+14155550123;ext=12`, or an extension `1001`.
+    pub number: String,
+    /// Where the number lives, e.g. `Provider/Contoso/London`; also the scope of an extension.
+    pub hierarchy: String,
+    pub status: Status,
+    pub usage: Usage,
+    pub vendor: Vendor,
+    pub tag: String,
+    /// The UTC date on which a Cooling (or timed Reserved) number returns to Available.
+    #[serde(with = "date_days")]
+    pub release_date: Option<NaiveDate>,
+    pub description: String,
+    pub reservation_notes: String,
+    pub reserved_for: String,
+    pub e164: String,
+    pub extra: BTreeMap<String, String>,
+    #[serde(with = "time_ms")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "time_ms")]
+    pub updated_at: DateTime<Utc>,
+    /// Increases by one on every change.
+    pub version: u64,
+}
+
+impl Entry {
+    /// A fresh `Available` entry.
+    pub fn new(number: &str, hierarchy: &str, now: DateTime<Utc>) -> Entry {
+        Entry {
+            number: number.to_string(),
+            hierarchy: hierarchy.to_string(),
+            status: Status::Available,
+            usage: Usage::default(),
+            vendor: Vendor::None,
+            tag: String::new(),
+            release_date: None,
+            description: String::new(),
+            reservation_notes: String::new(),
+            reserved_for: String::new(),
+            e164: String::new(),
+            extra: BTreeMap::new(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// The storage key of this entry (see [`entry_key`]).
+    pub fn key(&self) -> String {
+        entry_key(&self.number, &self.hierarchy)
+    }
+
+    /// True for a number the devices hold: `Used` / `Device` / `AudioCodes`.
+    pub fn is_audiocodes_device(&self) -> bool {
+        self.status == Status::Used
+            && self.vendor == Vendor::AudioCodes
+            && self.usage.contains(Usage::DEVICE)
+    }
+
+    /// Marks the entry as changed at `now`: bumps `version` and `updated_at`.
+    pub fn touch(&mut self, now: DateTime<Utc>) {
+        self.version += 1;
+        self.updated_at = now;
+    }
+}
+
+/// The storage key of a number: public numbers are global (`+442079460001`,
+/// `+14155550123;ext=12`); a private extension is scoped to its hierarchy
+/// (`1001@Provider/Contoso/London`), so the same extension can live at two sites.
+pub fn entry_key(number: &str, hierarchy: &str) -> String {
+    if number.starts_with('+') {
+        number.to_string()
+    } else {
+        format!("{number}@{hierarchy}")
+    }
+}
+
+/// True when `path` is `ancestor` itself or lies below it (`A/B` is below `A`, `AB` is not).
+pub fn hierarchy_within(path: &str, ancestor: &str) -> bool {
+    let ancestor = ancestor.trim_end_matches('/');
+    ancestor.is_empty()
+        || path == ancestor
+        || (path.starts_with(ancestor) && path.as_bytes().get(ancestor.len()) == Some(&b'/'))
+}
+
+/// Serde for an optional date as days since the Unix epoch: compact in postcard.
+mod date_days {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+
+    pub fn serialize<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
+        let days = d.map(|d| (d - EPOCH).num_days() as i32);
+        serde::Serialize::serialize(&days, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+        let days: Option<i32> = Option::deserialize(d)?;
+        days.map(|n| {
+            EPOCH
+                .checked_add_signed(chrono::Duration::days(n as i64))
+                .ok_or_else(|| serde::de::Error::custom("date out of range"))
+        })
+        .transpose()
+    }
+}
+
+/// Serde for a timestamp as milliseconds since the Unix epoch: compact in postcard.
+pub(crate) mod time_ms {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(t.timestamp_millis())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let ms = i64::deserialize(d)?;
+        DateTime::from_timestamp_millis(ms)
+            .ok_or_else(|| serde::de::Error::custom("timestamp out of range"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_round_trip() {
+        for st in Status::ALL {
+            assert_eq!(Status::parse(st.as_str()), Some(st));
+        }
+        assert_eq!(Status::parse("used_utility"), Some(Status::UsedUtility));
+        assert_eq!(Status::parse("Free"), None);
+    }
+
+    #[test]
+    fn extension_keys_are_scoped_by_hierarchy() {
+        assert_ne!(
+            entry_key("1001", "Provider/Contoso/London"),
+            entry_key("1001", "Provider/Fabrikam")
+        );
+        assert_eq!(entry_key("+442079460001", "X"), "+442079460001");
+    }
+
+    #[test]
+    fn hierarchy_within_respects_path_segments() {
+        assert!(hierarchy_within("A/B/C", "A/B"));
+        assert!(hierarchy_within("A/B", "A/B"));
+        assert!(!hierarchy_within("A/BC", "A/B"));
+        assert!(hierarchy_within("A", ""));
+    }
+
+    #[test]
+    fn usage_renders_comma_joined() {
+        let u = Usage::parse("User, Device,,");
+        assert_eq!(u.to_string(), "Device,User");
+    }
+}

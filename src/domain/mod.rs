@@ -1,0 +1,12 @@
+//! The domain rules: entries, normalization, lifecycle, workflows, settings and audit.
+//!
+//! Architecture invariant: `domain` does no I/O. Every function takes the current time as
+//! an argument, so the rules are testable over thousands of random sequences in seconds.
+
+pub mod entry;
+pub mod lifecycle;
+pub mod normalize;
+pub mod settings;
+pub mod workflows;
+
+pub use entry::{entry_key, Entry, Status, Usage, Vendor};
