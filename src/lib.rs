@@ -5,3 +5,4 @@
 
 pub mod arm;
 pub mod domain;
+pub mod store;

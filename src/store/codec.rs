@@ -1,0 +1,33 @@
+//! Value encoding: a format-version byte followed by postcard.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::StoreError;
+
+/// The version byte in front of every stored value and event.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// Encodes a value as `[FORMAT_VERSION] ++ postcard(value)`.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_extend(value, vec![FORMAT_VERSION]).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+/// Decodes a stored value; a bad value is an error naming its table and key.
+pub fn decode<T: DeserializeOwned>(
+    table: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        table,
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason,
+    };
+    match bytes.split_first() {
+        Some((&FORMAT_VERSION, body)) => {
+            postcard::from_bytes(body).map_err(|e| corrupt(format!("cannot decode: {e}")))
+        }
+        Some((v, _)) => Err(corrupt(format!("unknown format version {v}"))),
+        None => Err(corrupt("empty value".into())),
+    }
+}
