@@ -396,9 +396,12 @@ impl<'s> Replayer<'s> {
     }
 }
 
+/// One row of a logged table: entity, key, encoded value.
+pub type StateRow = (Entity, Vec<u8>, Vec<u8>);
+
 impl Store {
     /// Every row of every logged table, for comparing two stores (replay tests, `log replay`).
-    pub fn state_rows(&self) -> Result<Vec<(Entity, Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn state_rows(&self) -> Result<Vec<StateRow>, StoreError> {
         let rtx = self.db.begin_read()?;
         let mut out = Vec::new();
         for entity in Entity::ALL {

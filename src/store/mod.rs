@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use codec::{decode, encode, FORMAT_VERSION};
 pub use event::{Event, EventFault, EventRecord, Hash};
-pub use log::{LogSource, ReplayStop, VerifyReport};
+pub use log::{LogSource, ReplayStop, StateRow, VerifyReport};
 pub use tables::Entity;
 pub use write::Writer;
 
@@ -563,7 +563,7 @@ impl Reader {
             let (k, v) = row?;
             out.push(decode("failed_runs", &k.value().to_be_bytes(), v.value())?);
         }
-        out.sort_by(|a, b| b.id.cmp(&a.id));
+        out.sort_by_key(|t| std::cmp::Reverse(t.id));
         out.truncate(limit);
         Ok(out)
     }

@@ -1,0 +1,141 @@
+//! JSON shapes of entries, events and transactions (DESIGN §2.1 field names).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Entry;
+use crate::store::{decode, Entity, Event, TxRecord};
+
+/// An entry as the API and `--format json` show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntryView {
+    pub number: String,
+    pub status: String,
+    pub usage: String,
+    pub vendor: String,
+    pub tag: String,
+    pub release_date: Option<NaiveDate>,
+    pub description: String,
+    pub reservation_notes: String,
+    pub reserved_for: String,
+    pub extra: BTreeMap<String, String>,
+    pub hierarchy: String,
+    pub e164: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+impl From<&Entry> for EntryView {
+    fn from(e: &Entry) -> Self {
+        EntryView {
+            number: e.number.clone(),
+            status: e.status.to_string(),
+            usage: e.usage.to_string(),
+            vendor: e.vendor.to_string(),
+            tag: e.tag.clone(),
+            release_date: e.release_date,
+            description: e.description.clone(),
+            reservation_notes: e.reservation_notes.clone(),
+            reserved_for: e.reserved_for.clone(),
+            extra: e.extra.clone(),
+            hierarchy: e.hierarchy.clone(),
+            e164: e.e164.clone(),
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            version: e.version,
+        }
+    }
+}
+
+/// An event with its before/after decoded where the entity is known.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventView {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub tx_id: u64,
+    pub actor: String,
+    pub entity: String,
+    pub key: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+impl From<&Event> for EventView {
+    fn from(ev: &Event) -> Self {
+        let show =
+            |bytes: &Option<Vec<u8>>| bytes.as_deref().map(|b| value_json(ev.entity, &ev.key, b));
+        EventView {
+            seq: ev.seq,
+            at: ev.at,
+            tx_id: ev.tx_id,
+            actor: ev.actor.clone(),
+            entity: ev.entity.as_str().to_string(),
+            key: ev.key.clone(),
+            before: show(&ev.before),
+            after: show(&ev.after),
+        }
+    }
+}
+
+/// Decodes a logged value into JSON; secrets never reach here (connections store their
+/// password encrypted and the view omits it).
+pub fn value_json(entity: Entity, key: &str, bytes: &[u8]) -> serde_json::Value {
+    let table = entity.table_name();
+    let k = key.as_bytes();
+    let r = match entity {
+        Entity::Entry => {
+            decode::<Entry>(table, k, bytes).map(|e| serde_json::to_value(EntryView::from(&e)))
+        }
+        Entity::Transaction => {
+            decode::<TxRecord>(table, k, bytes).map(|t| serde_json::to_value(TxView::from(&t)))
+        }
+        Entity::Macro | Entity::Setting => {
+            decode::<String>(table, k, bytes).map(|s| Ok(serde_json::Value::String(s)))
+        }
+        _ => return serde_json::json!({"bytes": bytes.len()}),
+    };
+    match r {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => serde_json::json!({"error": e.to_string()}),
+        Err(e) => serde_json::json!({"error": e.to_string()}),
+    }
+}
+
+/// A transaction record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TxView {
+    pub id: u64,
+    pub kind: String,
+    pub actor: String,
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub counts: BTreeMap<String, u64>,
+    pub message: String,
+    pub notes: Vec<String>,
+    pub notes_dropped: u64,
+    pub seq_first: u64,
+    pub seq_last: u64,
+}
+
+impl From<&TxRecord> for TxView {
+    fn from(t: &TxRecord) -> Self {
+        TxView {
+            id: t.id,
+            kind: t.kind.clone(),
+            actor: t.actor.clone(),
+            status: t.status.as_str().to_string(),
+            started_at: t.started_at,
+            finished_at: t.finished_at,
+            counts: t.counts.clone(),
+            message: t.message.clone(),
+            notes: t.notes.clone(),
+            notes_dropped: t.notes_dropped,
+            seq_first: t.seq_first,
+            seq_last: t.seq_last,
+        }
+    }
+}
