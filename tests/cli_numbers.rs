@@ -1,0 +1,346 @@
+//! Issue "inventory core": the CLI sessions it promises, run against the real binary.
+
+mod common;
+
+use common::{fixture, Session};
+
+const RANGE: &str = "+442079460100..+442079460199";
+const LONDON: &str = "Provider/Contoso/London";
+
+#[test]
+fn range_add_twice_creates_then_skips_without_moving_the_log() {
+    let s = Session::new();
+    let out = s.ok(&["numbers", "add", "--range", RANGE, "--hierarchy", LONDON]);
+    assert!(out.starts_with("created 100, skipped 0"), "{out}");
+    let seq = s.head_seq();
+    let out = s.ok(&["numbers", "add", "--range", RANGE, "--hierarchy", LONDON]);
+    assert!(
+        out.starts_with("created 0, skipped 100 (nothing changed)"),
+        "{out}"
+    );
+    assert_eq!(s.head_seq(), seq);
+    let listed = s.ok(&[
+        "numbers",
+        "list",
+        "--status",
+        "Available",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 100);
+    assert_eq!(v[0]["number"], "+442079460100");
+    assert_eq!(v[0]["hierarchy"], LONDON);
+}
+
+#[test]
+fn csv_import_export_keeps_plus_and_leading_zeros() {
+    let s = Session::new();
+    let out = s.ok(&["numbers", "import", &fixture("inventory-sample.csv")]);
+    assert!(out.starts_with("created 5, skipped 0"), "{out}");
+    let csv = s.ok(&["numbers", "export", "--format", "csv"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("number,status,"), "{csv}");
+    assert!(lines[0].ends_with("extra.cost_centre"), "{csv}");
+    let numbers: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        [
+            "+14155550150",
+            "+442079460100",
+            "+442079460101",
+            "+442079460102",
+            "0201"
+        ]
+    );
+    assert!(
+        csv.contains("0201,Available,,,,,Lobby phone,,,,Provider/Contoso/London,CC-007"),
+        "{csv}"
+    );
+    // The export imports again into an empty inventory unchanged.
+    std::fs::write(s.path("export.csv"), &csv).unwrap();
+    let s2 = Session::new();
+    s2.ok(&["numbers", "import", s.path("export.csv").to_str().unwrap()]);
+    assert_eq!(s2.ok(&["numbers", "export", "--format", "csv"]), csv);
+}
+
+#[test]
+fn cool_expire_and_history() {
+    let s = Session::new();
+    s.ok(&[
+        "numbers",
+        "add",
+        "+442079460100",
+        "--hierarchy",
+        LONDON,
+        "--now",
+        "2026-12-01T09:00:00Z",
+    ]);
+    let out = s.ok(&[
+        "numbers",
+        "cool",
+        "+442079460100",
+        "--days",
+        "3",
+        "--now",
+        "2026-12-03T10:00:00Z",
+    ]);
+    assert!(out.contains("until 2026-12-06"), "{out}");
+    let out = s.ok(&["expire", "--now", "2026-12-05T23:59:59Z"]);
+    assert!(out.starts_with("released 0"), "{out}");
+    let out = s.ok(&["expire", "--now", "2026-12-06T00:00:01Z"]);
+    assert!(out.starts_with("released 1"), "{out}");
+    let shown = s.ok(&["numbers", "show", "+442079460100", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(v["status"], "Available");
+    assert_eq!(v["tag"], "");
+    let history = s.ok(&["numbers", "history", "+44 20 7946 0100"]);
+    let rows: Vec<&str> = history.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{history}");
+    assert!(
+        rows[0].contains("2026-12-01T09:00:00Z")
+            && rows[0].contains("cli")
+            && rows[0].contains("created Available")
+    );
+    assert!(rows[1].contains("2026-12-03T10:00:00Z") && rows[1].contains("Cooling"));
+    assert!(rows[2].contains("2026-12-06T00:00:01Z") && rows[2].contains("expiry"));
+    // Each row names its transaction; the transaction exists.
+    let tx: u64 = rows[2].split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert!(s
+        .ok(&["transactions", "show", &tx.to_string()])
+        .contains("expiry"));
+}
+
+#[test]
+fn allocate_from_eight_processes_gives_eight_different_numbers() {
+    let s = Session::new();
+    s.ok(&[
+        "numbers",
+        "add",
+        "--range",
+        "+442079460100..+442079460119",
+        "--hierarchy",
+        LONDON,
+    ]);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            common::command(&s.data(), &["numbers", "allocate", "--hierarchy", LONDON])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut got: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        })
+        .collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), 8, "{got:?}");
+    let used = s.ok(&["numbers", "list", "--status", "Used", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&used).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn verify_replay_and_dump() {
+    let s = Session::new();
+    s.ok(&[
+        "numbers",
+        "add",
+        "--range",
+        "+442079460100..+442079460109",
+        "--hierarchy",
+        LONDON,
+        "--now",
+        "2026-12-01T00:00:00Z",
+    ]);
+    let mid = s.head_seq();
+    let mid_export = s.ok(&["numbers", "export"]);
+    s.ok(&[
+        "numbers",
+        "reserve",
+        "+442079460105",
+        "--notes",
+        "CEO",
+        "--now",
+        "2026-12-02T00:00:00Z",
+    ]);
+    s.ok(&[
+        "numbers",
+        "delete",
+        "+442079460109",
+        "--now",
+        "2026-12-02T00:00:00Z",
+    ]);
+    assert!(s.ok(&["log", "verify"]).starts_with("log ok"));
+    let full_export = s.ok(&["numbers", "export"]);
+
+    let d2 = s.path("d2");
+    s.ok(&[
+        "log",
+        "replay",
+        "--to",
+        &mid.to_string(),
+        "--out",
+        d2.to_str().unwrap(),
+    ]);
+    assert_eq!(common::run_in(&d2, &["numbers", "export"]).out, mid_export);
+
+    let d_at = s.path("d_at");
+    s.ok(&[
+        "log",
+        "replay",
+        "--at",
+        "2026-12-01T12:00:00Z",
+        "--out",
+        d_at.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        common::run_in(&d_at, &["numbers", "export"]).out,
+        mid_export
+    );
+
+    let dump = s.path("log.dump");
+    s.ok(&["log", "dump", dump.to_str().unwrap()]);
+    let d3 = s.path("d3");
+    s.ok(&[
+        "log",
+        "replay",
+        "--from",
+        dump.to_str().unwrap(),
+        "--out",
+        d3.to_str().unwrap(),
+    ]);
+    assert_eq!(common::run_in(&d3, &["numbers", "export"]).out, full_export);
+    assert!(common::run_in(&d3, &["log", "verify"])
+        .out
+        .starts_with("log ok"));
+    assert_eq!(
+        common::run_in(&d3, &["transactions", "list"]).out,
+        s.ok(&["transactions", "list"])
+    );
+}
+
+#[test]
+fn a_held_data_dir_gets_one_clear_line() {
+    let s = Session::new();
+    s.ok(&["numbers", "add", "+442079460100"]);
+    let _held = numinv::store::Store::open(&s.data(), std::time::Duration::ZERO).unwrap();
+    let r = common::run_in(&s.data(), &["--lock-wait-ms", "50", "numbers", "list"]);
+    assert!(!r.ok);
+    let line = r.err.trim();
+    assert!(!line.contains('\n'), "{line}");
+    assert!(line.contains(&s.data().display().to_string()), "{line}");
+    assert!(
+        line.contains("another numinv process holds it") && line.contains("--server"),
+        "{line}"
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_and_changes_nothing() {
+    let s = Session::new();
+    s.ok(&["numbers", "add", "+442079460100"]);
+    let seq = s.head_seq();
+    let e = s.fails(&["numbers", "add", "12ab"]);
+    assert!(e.contains("\"12ab\" is not a phone number"), "{e}");
+    let e = s.fails(&["numbers", "add", "--range", "100..1000"]);
+    assert!(e.contains("different lengths"), "{e}");
+    let e = s.fails(&["numbers", "add", "--range", "+440000000..+442000000"]);
+    assert!(e.contains("at most 1000000"), "{e}");
+    let csv = s.path("bad.csv");
+    std::fs::write(
+        &csv,
+        "number,status\n+442079460201,Available\n+442079460202,Free\n",
+    )
+    .unwrap();
+    let e = s.fails(&["numbers", "import", csv.to_str().unwrap()]);
+    assert!(
+        e.contains("line 3") && e.contains("unknown status \"Free\""),
+        "{e}"
+    );
+    let e = s.fails(&["macros", "set", "audiocodes_cooling_duration", "abc"]);
+    assert!(e.contains("\"abc\" is not a whole number of days"), "{e}");
+    let e = s.fails(&["numbers", "delete", "+449999999999"]);
+    assert!(e.contains("not in the inventory"), "{e}");
+    assert_eq!(s.head_seq(), seq);
+    assert_eq!(
+        s.ok(&["numbers", "list", "--format", "json"])
+            .matches("\"number\"")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn macros_resolve_along_the_hierarchy() {
+    let s = Session::new();
+    assert_eq!(
+        s.ok(&["macros", "get", "audiocodes_cooling_duration"]),
+        "2\n"
+    );
+    s.ok(&[
+        "macros",
+        "set",
+        "audiocodes_cooling_duration",
+        "5",
+        "--hierarchy",
+        "Provider/Contoso",
+    ]);
+    assert_eq!(
+        s.ok(&[
+            "macros",
+            "get",
+            "audiocodes_cooling_duration",
+            "--hierarchy",
+            LONDON
+        ]),
+        "5\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "macros",
+            "get",
+            "audiocodes_cooling_duration",
+            "--hierarchy",
+            "Provider/Fabrikam"
+        ]),
+        "2\n"
+    );
+    assert_eq!(
+        s.ok(&["settings", "get", "number_inventory_cooling_days"]),
+        "30\n"
+    );
+    assert_eq!(
+        s.ok(&["macros", "get", "PULL_SYNC_DELETE_THRESHOLD_AudioCodes"]),
+        "(unset)\n"
+    );
+}
+
+#[test]
+fn backup_copies_a_verified_store() {
+    let s = Session::new();
+    s.ok(&["numbers", "add", "--range", RANGE, "--hierarchy", LONDON]);
+    let b = s.path("backup");
+    s.ok(&["backup", b.to_str().unwrap()]);
+    assert!(common::run_in(&b, &["log", "verify"])
+        .out
+        .starts_with("log ok: 101 events"));
+    assert_eq!(
+        common::run_in(&b, &["numbers", "export"]).out,
+        s.ok(&["numbers", "export"])
+    );
+}
