@@ -56,8 +56,8 @@ pub enum ArmError {
         /// Lowercase hex SHA-256 of the certificate the device presented, when it got that far.
         seen_sha256: Option<String>,
     },
-    /// No TCP connection (refused, unreachable, DNS) or it broke mid-answer.
-    #[error("{site}: cannot connect{}: {cause}; check host, port and that the ARM is reachable", after_attempts(*.attempts))]
+    /// No TCP connection (refused, unreachable, DNS), or it broke mid-answer.
+    #[error("{site}: connection failed{}: {cause}; check host, port and that the ARM is reachable", after_attempts(*.attempts))]
     Connect {
         /// Where.
         site: Site,
