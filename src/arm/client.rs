@@ -752,10 +752,11 @@ fn classify(e: hyper_util::client::legacy::Error) -> Failure {
     }
 }
 
-/// `outer: inner: innermost`, bounded.
+/// `outer: inner: innermost`, bounded, without hyper's generic outer "client error (…)".
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
+    let top = e.source().unwrap_or(e);
+    let mut parts = vec![top.to_string()];
+    let mut cur = top.source();
     while let (Some(s), true) = (cur, parts.len() < 6) {
         parts.push(s.to_string());
         cur = s.source();

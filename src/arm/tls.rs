@@ -112,8 +112,20 @@ pub(crate) fn client_config(
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let check = match trust {
         TlsTrust::PinSha256(pin) => Check::Pin(*pin),
-        TlsTrust::CaPem(pem) => Check::WebPki(webpki_verifier(roots_from_pem(pem)?, &provider)?),
-        TlsTrust::SystemRoots => Check::WebPki(webpki_verifier(system_roots()?, &provider)?),
+        TlsTrust::CaPem(pem) => {
+            let certs = certs_from_pem(pem)?;
+            let mut roots = RootCertStore::empty();
+            for cert in &certs {
+                roots
+                    .add(cert.clone())
+                    .map_err(|e| ArmError::Config(format!("CA file: unusable certificate: {e}")))?;
+            }
+            let exact = certs.into_iter().map(|c| c.to_vec()).collect();
+            Check::WebPki(webpki_verifier(roots, &provider)?, exact)
+        }
+        TlsTrust::SystemRoots => {
+            Check::WebPki(webpki_verifier(system_roots()?, &provider)?, Vec::new())
+        }
     };
     let verifier = Arc::new(Verifier {
         check,
@@ -129,20 +141,16 @@ pub(crate) fn client_config(
     Ok(cfg)
 }
 
-fn roots_from_pem(pem: &[u8]) -> Result<RootCertStore, ArmError> {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|e| ArmError::Config(format!("CA file: cannot read PEM: {e}")))?;
-        roots
-            .add(cert)
-            .map_err(|e| ArmError::Config(format!("CA file: unusable certificate: {e}")))?;
-    }
-    if roots.is_empty() {
+fn certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, ArmError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ArmError::Config(format!("CA file: cannot read PEM: {e}")))?;
+    if certs.is_empty() {
         return Err(ArmError::Config(
             "CA file holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
         ));
     }
-    Ok(roots)
+    Ok(certs)
 }
 
 fn system_roots() -> Result<RootCertStore, ArmError> {
@@ -170,7 +178,10 @@ fn webpki_verifier(
 #[derive(Debug)]
 enum Check {
     Pin([u8; 32]),
-    WebPki(Arc<WebPkiServerVerifier>),
+    /// Path validation against roots, plus certificates (DER) trusted as they are: a device's
+    /// self-signed certificate put in a CA file is often marked CA:TRUE, which path
+    /// validation refuses as a server certificate, yet naming it is as explicit as a pin.
+    WebPki(Arc<WebPkiServerVerifier>, Vec<Vec<u8>>),
 }
 
 /// Records the leaf, then checks it against the pin or the roots. Handshake signatures are
@@ -217,7 +228,10 @@ impl ServerCertVerifier for Verifier {
                     )))
                 }
             }
-            Check::WebPki(v) => {
+            Check::WebPki(_, exact) if exact.iter().any(|c| c == end_entity.as_ref()) => {
+                Ok(ServerCertVerified::assertion())
+            }
+            Check::WebPki(v, _) => {
                 v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
             }
         }
@@ -258,24 +272,45 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
-/// The rustls error somewhere in `err`'s source chain, as text.
+/// The rustls error somewhere in `err`'s source chain, described for an admin.
 pub(crate) fn find_tls_error(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur = Some(err);
     // Bounded: source chains are short; 16 guards against a cyclic one.
     for _ in 0..16 {
         let e = cur?;
         if let Some(t) = e.downcast_ref::<rustls::Error>() {
-            return Some(t.to_string());
+            return Some(describe(t));
         }
-        // io::Error::source() skips the wrapped error itself, so look inside explicitly.
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(t) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return Some(t.to_string());
-            }
-        }
-        cur = e.source();
+        // io::Error::source() skips the error it wraps, and connectors wrap io errors in io
+        // errors, so step into the wrapped error explicitly.
+        cur = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
     }
     None
+}
+
+fn describe(e: &rustls::Error) -> String {
+    use CertificateError as C;
+    let rustls::Error::InvalidCertificate(c) = e else {
+        return e.to_string();
+    };
+    let why = match c {
+        C::Other(o) if o.0.is::<PinMismatch>() => PinMismatch.to_string(),
+        C::Other(o) => o.0.to_string(),
+        C::UnknownIssuer => "it is not signed by a trusted CA (self-signed?)".into(),
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "it is not valid for this host name".into()
+        }
+        C::Expired | C::ExpiredContext { .. } => "it has expired".into(),
+        C::NotValidYet | C::NotValidYetContext { .. } => "it is not valid yet".into(),
+        other => format!("{other:?}"),
+    };
+    format!("the device's certificate was refused: {why}")
 }
 
 /// Just enough DER to show subject, issuer and validity of an X.509 certificate.
