@@ -1,0 +1,605 @@
+//! The provisional ARM contract (`ARM-CONTRACT.md`): resource paths, query parameters and
+//! JSON field names, and nothing else.
+//!
+//! Architecture invariant: this is the only file in numinv that knows the device's paths and
+//! field names. When the vendor's real contract differs, this file changes and its tests say
+//! what changed; the client, the sync engine and the store do not.
+//!
+//! Parsing is tolerant the way devices in the field need: numbers and booleans may arrive as
+//! strings, unknown fields are ignored, optional fields may be missing. It is strict where a
+//! guess would corrupt the inventory: a page without a cursor, a user without `nodeId`,
+//! `aor` or `status` is an error rather than a user silently read as "not registered".
+
+use serde_json::{Map, Value};
+
+use super::Secret;
+
+/// Default base path of the ARM northbound REST API (*provisional*).
+pub const BASE_PATH_DEFAULT: &str = "/ARM/v1";
+/// Largest `limit` the device honours; larger values are clamped by the device, so we never
+/// ask for more (a clamped page would still page correctly, but our counts would mislead).
+pub const PAGE_SIZE_MAX: u32 = 1000;
+/// Value of `cursor.after` on the last page.
+pub const CURSOR_END: &str = "-1";
+
+const PATH_USERS: &str = "/registeredUsers";
+const PATH_NODES: &str = "/topology/nodes";
+const PATH_LOGIN: &str = "/login";
+
+const F_USERS: &str = "registeredUsers";
+const F_CURSOR: &str = "cursor";
+const F_AFTER: &str = "after";
+const F_ID: &str = "id";
+const F_NODE_ID: &str = "nodeId";
+const F_NODE_NAME: &str = "nodeName";
+const F_AOR: &str = "aor";
+const F_STATUS: &str = "status";
+const F_CONTACTS: &str = "contacts";
+const F_URI: &str = "uri";
+const F_EXPIRES: &str = "expires";
+const F_ACTIVE: &str = "active";
+const F_USER_AGENT: &str = "userAgent";
+const F_NODES: &str = "nodes";
+const F_NAME: &str = "name";
+const STATUS_REGISTERED: &str = "REGISTERED";
+const STATUS_ONLINE: &str = "ONLINE";
+
+/// One registered user as the device reports it, before any number normalization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredUser {
+    /// Stable identity within a connection: `id`, or `nodeId + "/" + aor` when `id` is absent.
+    pub key: String,
+    /// The device's record id, when it sends one.
+    pub id: Option<String>,
+    /// The SBC node that holds the registration.
+    pub node_id: String,
+    /// Display name of that node, when sent.
+    pub node_name: Option<String>,
+    /// Address of record exactly as served (may be empty, a bare extension, a `tel:` URI …).
+    pub aor: String,
+    /// `status == "REGISTERED"` (case-insensitive).
+    pub registered: bool,
+    /// Contact bindings; online means `registered` and at least one active contact.
+    pub contacts: Vec<Contact>,
+    /// SIP User-Agent, when sent.
+    pub user_agent: Option<String>,
+}
+
+impl RegisteredUser {
+    /// Registered with at least one active contact (DESIGN §4.3; node state is not known here).
+    pub fn online(&self) -> bool {
+        self.registered && self.contacts.iter().any(|c| c.active)
+    }
+}
+
+/// One contact binding of a registered user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// Contact URI as served, e.g. `<sip:+44…@192.0.2.15:5061;transport=tls>`.
+    pub uri: String,
+    /// Seconds until the binding expires, when sent.
+    pub expires_s: Option<u64>,
+    /// Whether the binding is active. A contact without an `active` field counts as active:
+    /// the device listing a binding is the normal sign that it is live.
+    pub active: bool,
+}
+
+/// One SBC node managed by the ARM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Node id, matching [`RegisteredUser::node_id`].
+    pub id: String,
+    /// Display name (empty when the device sends none).
+    pub name: String,
+    /// `status == "ONLINE"` (case-insensitive).
+    pub online: bool,
+}
+
+/// One page of registered users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersPage {
+    /// Users on this page, in the device's order.
+    pub users: Vec<RegisteredUser>,
+    /// Cursor for the next page; `None` when `cursor.after == "-1"` (last page).
+    pub next_after: Option<String>,
+}
+
+/// A body that does not follow the contract.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContractError {
+    /// The body ended early: a truncated transfer, worth retrying.
+    #[error("body is truncated JSON ({0})")]
+    Truncated(String),
+    /// The body is not JSON at all.
+    #[error("body is not JSON ({0})")]
+    NotJson(String),
+    /// JSON, but a required field is missing or has the wrong type.
+    #[error("{at}: {problem}")]
+    Field {
+        /// Where in the body, e.g. `registeredUsers[3] (id ru-000004).status`.
+        at: String,
+        /// What is wrong, e.g. `missing`.
+        problem: String,
+    },
+}
+
+impl ContractError {
+    /// Whether a repeat of the same request may well succeed (the transfer was cut short).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ContractError::Truncated(_))
+    }
+
+    fn field(at: impl Into<String>, problem: impl Into<String>) -> Self {
+        ContractError::Field {
+            at: at.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Path and query of one page of registered users, relative to the host.
+pub fn users_path(base_path: &str, limit: u32, after: Option<&str>) -> String {
+    let limit = limit.clamp(1, PAGE_SIZE_MAX);
+    match after {
+        None => format!("{base_path}{PATH_USERS}?limit={limit}"),
+        Some(a) => format!(
+            "{base_path}{PATH_USERS}?limit={limit}&after={}",
+            percent_encode(a)
+        ),
+    }
+}
+
+/// Path of the node list, relative to the host.
+pub fn nodes_path(base_path: &str) -> String {
+    format!("{base_path}{PATH_NODES}")
+}
+
+/// Path of the session login, relative to the host.
+pub fn login_path(base_path: &str) -> String {
+    format!("{base_path}{PATH_LOGIN}")
+}
+
+/// JSON body of the session login. The caller must not log it.
+pub fn login_body(username: &str, password: &Secret) -> Vec<u8> {
+    serde_json::json!({ "username": username, "password": password.expose() })
+        .to_string()
+        .into_bytes()
+}
+
+/// Form body of an OAuth 2.0 client-credentials token request. The caller must not log it.
+pub fn oauth_form(client_id: &str, client_secret: &Secret, scope: Option<&str>) -> Vec<u8> {
+    let mut form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        percent_encode(client_id),
+        percent_encode(client_secret.expose())
+    );
+    if let Some(scope) = scope {
+        form.push_str("&scope=");
+        form.push_str(&percent_encode(scope));
+    }
+    form.into_bytes()
+}
+
+/// A bearer token with its announced lifetime.
+#[derive(Debug)]
+pub struct BearerToken {
+    /// The token; [`Secret`] keeps it out of Debug output.
+    pub token: Secret,
+    /// Lifetime announced by the device, when it gives one.
+    pub expires_in_s: Option<u64>,
+}
+
+/// Parse a session login answer `{"token": …, "expiresIn": 900}`.
+pub fn parse_login(body: &[u8]) -> Result<BearerToken, ContractError> {
+    parse_token(body, "token", "expiresIn")
+}
+
+/// Parse an OAuth token answer `{"access_token": …, "expires_in": 3599}`.
+pub fn parse_oauth_token(body: &[u8]) -> Result<BearerToken, ContractError> {
+    parse_token(body, "access_token", "expires_in")
+}
+
+fn parse_token(body: &[u8], f_token: &str, f_expires: &str) -> Result<BearerToken, ContractError> {
+    // Never put the body into an error: it holds the token.
+    let v: Value = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
+    let obj = object(&v, "body")?;
+    let token = match obj.get(f_token) {
+        Some(Value::String(s)) if !s.is_empty() => Secret::new(s.clone()),
+        _ => return Err(ContractError::field(f_token, "missing or not a string")),
+    };
+    let expires_in_s = opt_u64(obj, f_expires, f_expires)?;
+    Ok(BearerToken {
+        token,
+        expires_in_s,
+    })
+}
+
+/// The human-readable part of an error body (`description`, or OAuth's
+/// `error_description` / `error`), cut to 200 characters; `None` when there is none.
+pub fn error_description(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let obj = v.as_object()?;
+    let text = ["description", "error_description", "error", "message"]
+        .iter()
+        .find_map(|f| obj.get(*f).and_then(Value::as_str))?;
+    let text: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+    (!text.is_empty()).then_some(text)
+}
+
+/// Parse one `200` page of `GET {base}/registeredUsers`. Pure: no I/O, no clock.
+pub fn parse_users_page(body: &[u8]) -> Result<UsersPage, ContractError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
+    let obj = object(&v, "body")?;
+    let users = match obj.get(F_USERS) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, u)| parse_user(i, u))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(Value::Null) => Vec::new(),
+        Some(_) => return Err(ContractError::field(F_USERS, "not an array")),
+        None => return Err(ContractError::field(F_USERS, "missing")),
+    };
+    // Without a cursor we cannot know whether more pages follow; reading it as "last page"
+    // could turn a partial list into "everyone else was deleted".
+    let cursor = match obj.get(F_CURSOR) {
+        Some(c @ Value::Object(_)) => object(c, F_CURSOR)?,
+        _ => return Err(ContractError::field(F_CURSOR, "missing or not an object")),
+    };
+    let after = opt_string(cursor, F_AFTER, "cursor.after")?
+        .ok_or_else(|| ContractError::field("cursor.after", "missing"))?;
+    let next_after = (after != CURSOR_END).then_some(after);
+    Ok(UsersPage { users, next_after })
+}
+
+fn parse_user(index: usize, v: &Value) -> Result<RegisteredUser, ContractError> {
+    let mut at = format!("{F_USERS}[{index}]");
+    let obj = object(v, &at)?;
+    let id = opt_string(obj, F_ID, &format!("{at}.{F_ID}"))?.filter(|s| !s.is_empty());
+    if let Some(id) = &id {
+        at = format!("{at} (id {id})");
+    }
+    let node_id = req_string(obj, F_NODE_ID, &at)?;
+    let aor = req_string(obj, F_AOR, &at)?;
+    let status = req_string(obj, F_STATUS, &at)?;
+    let contacts = match obj.get(F_CONTACTS) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, c)| parse_contact(&format!("{at}.{F_CONTACTS}[{i}]"), c))
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(ContractError::field(
+                format!("{at}.{F_CONTACTS}"),
+                "not an array",
+            ))
+        }
+    };
+    let key = match &id {
+        Some(id) => id.clone(),
+        None => format!("{node_id}/{aor}"),
+    };
+    Ok(RegisteredUser {
+        key,
+        id,
+        node_name: opt_string(obj, F_NODE_NAME, &format!("{at}.{F_NODE_NAME}"))?,
+        registered: status.trim().eq_ignore_ascii_case(STATUS_REGISTERED),
+        user_agent: opt_string(obj, F_USER_AGENT, &format!("{at}.{F_USER_AGENT}"))?,
+        node_id,
+        aor,
+        contacts,
+    })
+}
+
+fn parse_contact(at: &str, v: &Value) -> Result<Contact, ContractError> {
+    let obj = object(v, at)?;
+    Ok(Contact {
+        uri: opt_string(obj, F_URI, &format!("{at}.{F_URI}"))?.unwrap_or_default(),
+        expires_s: opt_u64(obj, F_EXPIRES, &format!("{at}.{F_EXPIRES}"))?,
+        active: opt_bool(obj, F_ACTIVE, &format!("{at}.{F_ACTIVE}"))?.unwrap_or(true),
+    })
+}
+
+/// Parse `GET {base}/topology/nodes`. Pure.
+pub fn parse_nodes(body: &[u8]) -> Result<Vec<Node>, ContractError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
+    let obj = object(&v, "body")?;
+    let items = match obj.get(F_NODES) {
+        Some(Value::Array(items)) => items,
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(_) => return Err(ContractError::field(F_NODES, "not an array")),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let at = format!("{F_NODES}[{i}]");
+            let obj = object(n, &at)?;
+            let status = opt_string(obj, F_STATUS, &format!("{at}.{F_STATUS}"))?;
+            Ok(Node {
+                id: req_string(obj, F_ID, &at)?,
+                name: opt_string(obj, F_NAME, &format!("{at}.{F_NAME}"))?.unwrap_or_default(),
+                online: status.is_some_and(|s| s.trim().eq_ignore_ascii_case(STATUS_ONLINE)),
+            })
+        })
+        .collect()
+}
+
+fn json_error(e: &serde_json::Error) -> ContractError {
+    match e.classify() {
+        serde_json::error::Category::Eof => ContractError::Truncated(e.to_string()),
+        _ => ContractError::NotJson(e.to_string()),
+    }
+}
+
+fn object<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>, ContractError> {
+    v.as_object()
+        .ok_or_else(|| ContractError::field(at, "not a JSON object"))
+}
+
+/// A string field; numbers are accepted and rendered (`"nodeId": 3` → `"3"`).
+fn opt_string(
+    obj: &Map<String, Value>,
+    f: &str,
+    at: &str,
+) -> Result<Option<String>, ContractError> {
+    match obj.get(f) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(ContractError::field(at, "not a string")),
+    }
+}
+
+fn req_string(obj: &Map<String, Value>, f: &str, at: &str) -> Result<String, ContractError> {
+    let at = format!("{at}.{f}");
+    opt_string(obj, f, &at)?.ok_or_else(|| ContractError::field(at, "missing"))
+}
+
+/// A non-negative integer field; `"1800"` is accepted as well as `1800`.
+fn opt_u64(obj: &Map<String, Value>, f: &str, at: &str) -> Result<Option<u64>, ContractError> {
+    let bad = || ContractError::field(at, "not a non-negative integer");
+    match obj.get(f) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(bad),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
+        Some(_) => Err(bad()),
+    }
+}
+
+/// A boolean field; `true`/`false`, `1`/`0` and their string forms are accepted.
+fn opt_bool(obj: &Map<String, Value>, f: &str, at: &str) -> Result<Option<bool>, ContractError> {
+    let bad = || ContractError::field(at, "not a boolean");
+    match obj.get(f) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(0) => Ok(Some(false)),
+            Some(1) => Ok(Some(true)),
+            _ => Err(bad()),
+        },
+        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => Ok(Some(true)),
+            "0" | "false" | "no" => Ok(Some(false)),
+            _ => Err(bad()),
+        },
+        Some(_) => Err(bad()),
+    }
+}
+
+/// Percent-encode everything but RFC 3986 unreserved characters, for query and form values.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE_1: &[u8] = include_bytes!("../../tests/fixtures/arm/registered-users-page-1.json");
+    const PAGE_2: &[u8] = include_bytes!("../../tests/fixtures/arm/registered-users-page-2.json");
+
+    fn user<'a>(page: &'a UsersPage, id: &str) -> &'a RegisteredUser {
+        page.users.iter().find(|u| u.key == id).expect(id)
+    }
+
+    #[test]
+    fn fixture_page_1_gives_the_users_of_the_readme() {
+        let p = parse_users_page(PAGE_1).unwrap();
+        assert_eq!(p.next_after.as_deref(), Some("ru-000005"));
+        let keys: Vec<_> = p.users.iter().map(|u| u.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "ru-000001",
+                "ru-000002",
+                "ru-000003",
+                "ru-000004",
+                "ru-000005"
+            ]
+        );
+
+        let u1 = user(&p, "ru-000001");
+        assert_eq!(u1.aor, "+442079460001@contoso.example");
+        assert_eq!(u1.node_id, "1");
+        assert_eq!(u1.node_name.as_deref(), Some("SBC-LON-01"));
+        assert_eq!(u1.user_agent.as_deref(), Some("AUDC-IPPhone/3.4.6"));
+        assert!(u1.online());
+        assert_eq!(u1.contacts[0].expires_s, Some(3600));
+
+        // Strings for numbers and booleans.
+        let u2 = user(&p, "ru-000002");
+        assert_eq!(u2.contacts[0].expires_s, Some(1800));
+        assert!(u2.contacts[0].active);
+        assert!(u2.online());
+
+        // UNREGISTERED, no contacts: not held.
+        let u3 = user(&p, "ru-000003");
+        assert!(!u3.registered);
+        assert!(u3.contacts.is_empty());
+        assert!(!u3.online());
+
+        // "0" is inactive, but one active contact is enough; unknown field ignored.
+        let u4 = user(&p, "ru-000004");
+        assert_eq!(
+            u4.contacts.iter().map(|c| c.active).collect::<Vec<_>>(),
+            [false, true]
+        );
+        assert!(u4.online());
+
+        assert_eq!(user(&p, "ru-000005").aor, "reception@192.0.2.15");
+    }
+
+    #[test]
+    fn fixture_page_2_is_the_last_page() {
+        let p = parse_users_page(PAGE_2).unwrap();
+        assert_eq!(p.next_after, None);
+        let u6 = user(&p, "ru-000006");
+        assert_eq!(u6.aor, "+442079460001@contoso.example");
+        assert_eq!(u6.node_id, "2");
+        assert!(u6.online());
+        assert_eq!(
+            user(&p, "ru-000007").aor,
+            "sip:+14155550107@SBC.CONTOSO.EXAMPLE;user=phone"
+        );
+        let u8 = user(&p, "ru-000008");
+        assert_eq!(u8.aor, "");
+        assert!(u8.online());
+        assert_eq!(p.users.len(), 3);
+    }
+
+    #[test]
+    fn key_falls_back_to_node_and_aor_and_numbers_are_accepted_as_strings() {
+        let body = br#"{"registeredUsers":[{"nodeId":3,"aor":"1004","status":"registered",
+            "contacts":[{"uri":"sip:1004@h","expires":"","active":1}],"extra":{"x":1}}],
+            "cursor":{"after":"-1"}}"#;
+        let p = parse_users_page(body).unwrap();
+        let u = &p.users[0];
+        assert_eq!(u.key, "3/1004");
+        assert_eq!(u.id, None);
+        assert!(u.registered);
+        assert_eq!(u.contacts[0].expires_s, None);
+        assert!(u.contacts[0].active);
+        assert_eq!(p.next_after, None);
+    }
+
+    #[test]
+    fn contact_without_active_counts_as_active() {
+        let body = br#"{"registeredUsers":[{"id":"a","nodeId":"1","aor":"x","status":"REGISTERED",
+            "contacts":[{"uri":"sip:x@h"}]}],"cursor":{"after":"a"}}"#;
+        let p = parse_users_page(body).unwrap();
+        assert!(p.users[0].online());
+        assert_eq!(p.next_after.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn missing_cursor_or_required_field_is_an_error_not_a_guess() {
+        let no_cursor = br#"{"registeredUsers":[]}"#;
+        assert!(matches!(
+            parse_users_page(no_cursor),
+            Err(ContractError::Field { at, .. }) if at == "cursor"
+        ));
+        let no_status = br#"{"registeredUsers":[{"id":"ru-1","nodeId":"1","aor":"x"}],
+            "cursor":{"after":"-1"}}"#;
+        let err = parse_users_page(no_status).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "registeredUsers[0] (id ru-1).status: missing"
+        );
+        let bad_active = br#"{"registeredUsers":[{"id":"ru-1","nodeId":"1","aor":"x",
+            "status":"REGISTERED","contacts":[{"uri":"u","active":"maybe"}]}],"cursor":{"after":"-1"}}"#;
+        let err = parse_users_page(bad_active).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "registeredUsers[0] (id ru-1).contacts[0].active: not a boolean"
+        );
+    }
+
+    #[test]
+    fn truncated_body_is_transient_and_garbage_is_not() {
+        let cut = &PAGE_1[..PAGE_1.len() / 2];
+        let err = parse_users_page(cut).unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        let err = parse_users_page(b"<html>login</html>").unwrap_err();
+        assert!(!err.is_transient(), "{err}");
+    }
+
+    #[test]
+    fn nodes_parse_with_status_and_numeric_ids() {
+        let body = br#"{"nodes":[{"id":"3","name":"SBC-LON-01","status":"ONLINE"},
+            {"id":4,"status":"OFFLINE","x":true}]}"#;
+        let nodes = parse_nodes(body).unwrap();
+        assert_eq!(
+            nodes,
+            [
+                Node {
+                    id: "3".into(),
+                    name: "SBC-LON-01".into(),
+                    online: true
+                },
+                Node {
+                    id: "4".into(),
+                    name: String::new(),
+                    online: false
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn paths_encode_the_cursor_and_clamp_the_limit() {
+        assert_eq!(
+            users_path("/ARM/v1", 100, None),
+            "/ARM/v1/registeredUsers?limit=100"
+        );
+        assert_eq!(
+            users_path("/ARM/v1", 5000, Some("a b&c")),
+            "/ARM/v1/registeredUsers?limit=1000&after=a%20b%26c"
+        );
+        assert_eq!(nodes_path("/x"), "/x/topology/nodes");
+        assert_eq!(login_path("/x"), "/x/login");
+    }
+
+    #[test]
+    fn tokens_parse_and_error_bodies_give_a_description() {
+        let t = parse_login(br#"{"token":"abc","expiresIn":"900"}"#).unwrap();
+        assert_eq!(t.token.expose(), "abc");
+        assert_eq!(t.expires_in_s, Some(900));
+        let t =
+            parse_oauth_token(br#"{"access_token":"xyz","token_type":"Bearer","expires_in":3599}"#)
+                .unwrap();
+        assert_eq!(t.expires_in_s, Some(3599));
+        assert!(!format!("{t:?}").contains("xyz"));
+        assert!(parse_login(br#"{"tok":"abc"}"#).is_err());
+        assert_eq!(
+            error_description(br#"{"status":404,"description":"no such path"}"#).as_deref(),
+            Some("no such path")
+        );
+        assert_eq!(error_description(b"Not Found"), None);
+    }
+
+    #[test]
+    fn oauth_form_encodes_secrets() {
+        let form = oauth_form(
+            "numinv",
+            &Secret::new("a+b&c=d".into()),
+            Some("api://x/.default"),
+        );
+        assert_eq!(
+            String::from_utf8(form).unwrap(),
+            "grant_type=client_credentials&client_id=numinv&client_secret=a%2Bb%26c%3Dd\
+             &scope=api%3A%2F%2Fx%2F.default"
+        );
+    }
+}
