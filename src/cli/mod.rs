@@ -2,6 +2,7 @@
 //! dispatch.
 
 pub mod admin;
+pub mod connections;
 pub mod log;
 pub mod numbers;
 pub mod output;
@@ -102,6 +103,31 @@ pub enum Command {
     /// The change log: show, verify, replay, dump.
     #[command(subcommand)]
     Log(log::LogCmd),
+    /// ARM connections.
+    #[command(subcommand)]
+    Connections(connections::ConnectionsCmd),
+    /// Sync a connection's registered users now (SyncAudioCodes__<name>).
+    Sync {
+        name: String,
+        /// Pass the delete guard.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Forget a connection's cached users without asking the device; their numbers cool.
+    Purge {
+        name: String,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the AudioCodes numbers against the cached registered users.
+    Audit {
+        /// Repair what the lifecycle rules can repair (never deletes).
+        #[arg(long)]
+        fix: bool,
+    },
+    /// Sync schedules.
+    #[command(subcommand)]
+    Schedules(connections::SchedulesCmd),
     /// Take a consistent copy of the database into DIR.
     Backup {
         /// An empty directory for the copy.
@@ -120,5 +146,10 @@ pub fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Transactions(cmd) => admin::run_transactions(g, cmd),
         Command::Log(cmd) => log::run(g, cmd),
         Command::Backup { dir } => admin::run_backup(g, &dir),
+        Command::Connections(cmd) => connections::run_connections(g, cmd),
+        Command::Sync { name, force } => connections::run_sync(g, &name, force),
+        Command::Purge { name, force } => connections::run_purge(g, &name, force),
+        Command::Audit { fix } => connections::run_audit(g, fix),
+        Command::Schedules(cmd) => connections::run_schedules(g, cmd),
     }
 }

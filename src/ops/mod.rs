@@ -2,7 +2,9 @@
 //! API both call these, so a workflow behaves the same whichever way it is reached.
 
 pub mod admin;
+pub mod connections;
 pub mod numbers;
+pub mod secrets;
 
 use chrono::{DateTime, Utc};
 

@@ -300,11 +300,12 @@ impl Store {
         for entity in Entity::ALL {
             rows += copy_table(&rtx, &wtx, entity.table())?;
         }
-        for def in [STATUS_IDX, RELEASE_IDX, HISTORY_IDX] {
+        for def in [STATUS_IDX, RELEASE_IDX, HISTORY_IDX, HOLDERS_IDX] {
             copy_table(&rtx, &wtx, def)?;
         }
         copy_table(&rtx, &wtx, EVENTS)?;
         copy_table(&rtx, &wtx, FAILED_RUNS)?;
+        copy_table(&rtx, &wtx, SECRETS)?;
         copy_table(&rtx, &wtx, META)?;
         wtx.commit()?;
         Ok(rows)

@@ -242,6 +242,7 @@ impl Store {
         let wtx = self.db.begin_write()?;
         drop(write::Tables::open(&wtx)?);
         wtx.open_table(FAILED_RUNS)?;
+        wtx.open_table(SECRETS)?;
         wtx.commit()?;
         Ok(())
     }
@@ -274,7 +275,7 @@ impl Store {
                 now,
             );
             let value = f(&mut w)?;
-            if w.events_written() == 0 {
+            if w.events_written() == 0 && !w.keep() {
                 (value, None)
             } else {
                 (value, Some(w.finish()?))
@@ -335,6 +336,30 @@ impl Store {
     pub fn head(&self) -> Result<(u64, Hash), StoreError> {
         let rtx = self.db.begin_read()?;
         log::head(&rtx.open_table(META)?)
+    }
+}
+
+impl Store {
+    /// Stores a connection secret (already encrypted by the caller). Not logged.
+    pub fn put_secret(&self, name: &str, sealed: Option<&[u8]>) -> Result<(), StoreError> {
+        let wtx = self.db.begin_write()?;
+        {
+            let mut t = wtx.open_table(SECRETS)?;
+            match sealed {
+                Some(v) => t.insert(name, v)?,
+                None => t.remove(name)?,
+            };
+        }
+        wtx.commit()?;
+        Ok(())
+    }
+
+    /// A stored (encrypted) secret.
+    pub fn secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let t = rtx.open_table(SECRETS)?;
+        let v = t.get(name)?;
+        Ok(v.map(|v| v.value().to_vec()))
     }
 }
 
@@ -565,6 +590,19 @@ impl Reader {
         }
         out.sort_by_key(|t| std::cmp::Reverse(t.id));
         out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Every inventory key held right now by an online registered user (any connection).
+    pub fn held_keys(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let idx = self.rtx.open_table(HOLDERS_IDX)?;
+        let mut out = std::collections::BTreeSet::new();
+        for row in idx.iter()? {
+            let (k, _) = row?;
+            let k = k.value();
+            let end = k.iter().position(|b| *b == 0).unwrap_or(k.len());
+            out.insert(String::from_utf8_lossy(&k[..end]).into_owned());
+        }
         Ok(out)
     }
 

@@ -77,6 +77,11 @@ pub const STATUS_IDX: TableDefinition<Bytes, ()> = TableDefinition::new("idx_sta
 pub const RELEASE_IDX: TableDefinition<Bytes, ()> = TableDefinition::new("idx_release");
 /// Derived: `[entity] ++ key ++ 0 ++ seq BE`: the events of one entity, in order.
 pub const HISTORY_IDX: TableDefinition<Bytes, ()> = TableDefinition::new("idx_history");
+/// Derived: `number key ++ 0 ++ connection ++ 0 ++ user key` for every online, mapped
+/// registered user: "is this number held?" is one prefix lookup (reference counting).
+pub const HOLDERS_IDX: TableDefinition<Bytes, ()> = TableDefinition::new("idx_holders");
+/// Connection secrets, encrypted; outside the log on purpose (secrets never enter it).
+pub const SECRETS: TableDefinition<&'static str, Bytes> = TableDefinition::new("secrets");
 /// Runs that failed and changed nothing; kept outside the log on purpose (see ARCHITECTURE.md).
 pub const FAILED_RUNS: TableDefinition<u64, Bytes> = TableDefinition::new("failed_runs");
 /// Head of the chain and counters.

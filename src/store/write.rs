@@ -8,6 +8,7 @@ use super::codec::{decode, encode};
 use super::event::{seal, EventRecord, Hash};
 use super::tables::*;
 use super::{StoreError, TxRecord};
+use crate::domain::device::CachedUser;
 use crate::domain::Entry;
 
 /// The open tables of one write transaction. Shared by live writes and by replay, so the
@@ -18,6 +19,7 @@ pub(crate) struct Tables<'t> {
     status_idx: Table<'t, Bytes, ()>,
     release_idx: Table<'t, Bytes, ()>,
     history_idx: Table<'t, Bytes, ()>,
+    holders_idx: Table<'t, Bytes, ()>,
     pub(crate) meta: Table<'t, &'static str, Bytes>,
 }
 
@@ -33,6 +35,7 @@ impl<'t> Tables<'t> {
             status_idx: wtx.open_table(STATUS_IDX)?,
             release_idx: wtx.open_table(RELEASE_IDX)?,
             history_idx: wtx.open_table(HISTORY_IDX)?,
+            holders_idx: wtx.open_table(HOLDERS_IDX)?,
             meta: wtx.open_table(META)?,
         })
     }
@@ -74,8 +77,10 @@ impl<'t> Tables<'t> {
         if before.as_deref() == after {
             return Ok(before);
         }
-        if entity == Entity::Entry {
-            self.index_entry(key, before.as_deref(), after)?;
+        match entity {
+            Entity::Entry => self.index_entry(key, before.as_deref(), after)?,
+            Entity::RegisteredUser => self.index_holder(key, before.as_deref(), after)?,
+            _ => {}
         }
         self.history_idx
             .insert(history_key(entity, key, seq).as_slice(), ())?;
@@ -109,6 +114,38 @@ impl<'t> Tables<'t> {
         Ok(())
     }
 
+    fn index_holder(
+        &mut self,
+        key: &[u8],
+        before: Option<&[u8]>,
+        after: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        let table = Entity::RegisteredUser.table_name();
+        if let Some(b) = before {
+            let u: CachedUser = decode(table, key, b)?;
+            if let Some(n) = u.held_key() {
+                self.holders_idx.remove(holder_key(n, key).as_slice())?;
+            }
+        }
+        if let Some(a) = after {
+            let u: CachedUser = decode(table, key, a)?;
+            if let Some(n) = u.held_key() {
+                self.holders_idx.insert(holder_key(n, key).as_slice(), ())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// True while at least one online registered user, on any connection, maps to `number_key`.
+    pub(crate) fn is_held(&self, number_key: &str) -> Result<bool, StoreError> {
+        let prefix = holder_prefix(number_key);
+        let mut range = self.holders_idx.range(prefix.as_slice()..)?;
+        Ok(match range.next() {
+            Some(row) => row?.0.value().starts_with(&prefix),
+            None => false,
+        })
+    }
+
     pub(crate) fn set_head(&mut self, seq: u64, hash: &Hash) -> Result<(), StoreError> {
         let mut v = seq.to_be_bytes().to_vec();
         v.extend_from_slice(hash);
@@ -121,6 +158,18 @@ impl<'t> Tables<'t> {
             .insert(META_NEXT_TX, next.to_be_bytes().as_slice())?;
         Ok(())
     }
+}
+
+pub(crate) fn holder_prefix(number_key: &str) -> Vec<u8> {
+    let mut k = number_key.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+pub(crate) fn holder_key(number_key: &str, user_row_key: &[u8]) -> Vec<u8> {
+    let mut k = holder_prefix(number_key);
+    k.extend_from_slice(user_row_key);
+    k
 }
 
 pub(crate) fn status_key(code: u8, key: &[u8]) -> Vec<u8> {
@@ -151,6 +200,9 @@ pub(crate) fn history_key(entity: Entity, key: &[u8], seq: u64) -> Vec<u8> {
     k
 }
 
+/// A raw row: key and encoded value.
+pub type RawRow = (Vec<u8>, Vec<u8>);
+
 /// A change in progress: read and write the logged tables through it; each write becomes
 /// an event. The closure passed to [`super::Store::write`] receives one.
 pub struct Writer<'t> {
@@ -162,6 +214,7 @@ pub struct Writer<'t> {
     /// The transaction record being built: set `status`, `counts`, `notes`, `message`.
     pub tx: TxRecord,
     seq_first: u64,
+    keep: bool,
 }
 
 impl<'t> Writer<'t> {
@@ -180,6 +233,7 @@ impl<'t> Writer<'t> {
             now,
             tx,
             seq_first: head_seq + 1,
+            keep: false,
         }
     }
 
@@ -288,6 +342,38 @@ impl<'t> Writer<'t> {
     /// A setting's stored value.
     pub fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         self.get(Entity::Setting, name.as_bytes())
+    }
+
+    /// True while at least one online registered user, on any connection, holds `number_key`.
+    pub fn is_held(&self, number_key: &str) -> Result<bool, StoreError> {
+        self.tables.is_held(number_key)
+    }
+
+    /// Rows of a logged table whose key starts with `prefix`, raw, in key order.
+    pub fn scan_raw(
+        &self,
+        entity: Entity,
+        prefix: &[u8],
+    ) -> Result<Vec<RawRow>, StoreError> {
+        let mut out = Vec::new();
+        for row in self.tables.logged(entity).range(prefix..)? {
+            let (k, v) = row?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            out.push((k.value().to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Marks the change as worth a transaction record even if it writes nothing else
+    /// (a sync that found no change still records its run).
+    pub fn keep_record(&mut self) {
+        self.keep = true;
+    }
+
+    pub(crate) fn keep(&self) -> bool {
+        self.keep
     }
 
     /// Closes the change: writes the transaction record as its last event and the new head.
