@@ -263,7 +263,7 @@ impl ArmClient {
         let mut after: Option<String> = None;
         for page in 1..=self.cfg.pages_max {
             let Some(p) = self.users_page(page, after.as_deref()).await? else {
-                break; // 204: nothing (more) to read
+                break; // 204 on the first page: the collection is empty
             };
             for u in &p.users {
                 if let Some(earlier) = first_page_of.insert(u.key.clone(), page) {
@@ -305,8 +305,11 @@ impl ArmClient {
         Ok(users)
     }
 
-    /// One page; `None` for 204. A 204 is believed only when a repeat of the request says
-    /// the same, because one stray 204 in the middle would cut the list short unnoticed.
+    /// One page; `None` when the collection is empty (204 on the first page).
+    ///
+    /// One stray 204 must not be read as "no users", so on the first page it is believed
+    /// only when a repeat says the same. After a page that promised more, a 204 would cut
+    /// the list short, so it is retried like a 5xx and, if it persists, is an error.
     async fn users_page(
         &self,
         page: u32,
@@ -314,11 +317,30 @@ impl ArmClient {
     ) -> Result<Option<UsersPage>, ArmError> {
         let path = contract::users_path(&self.cfg.endpoint.base_path, self.cfg.page_size, after);
         let stage = Stage::UsersPage(page);
-        if let Some(p) = self.get(stage, &path, contract::parse_users_page).await? {
-            return Ok(Some(p));
+        let tries = if after.is_none() {
+            2
+        } else {
+            self.cfg.retries_max + 1
+        };
+        for attempt in 1..=tries {
+            if let Some(p) = self.get(stage, &path, contract::parse_users_page).await? {
+                return Ok(Some(p));
+            }
+            if attempt < tries {
+                let delay_ms = self.backoff_ms(attempt);
+                tracing::warn!(host = %self.cfg.endpoint.authority(), ?stage, attempt, delay_ms, "ARM answered 204; asking again");
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(self.cfg.backoff_base_ms)).await;
-        self.get(stage, &path, contract::parse_users_page).await
+        match after {
+            None => Ok(None),
+            Some(a) => Err(self.chain_error(
+                page,
+                format!(
+                    "the previous page promised more (cursor.after {a:?}) but the device answered 204 No Content {tries} times"
+                ),
+            )),
+        }
     }
 
     /// The node list (empty on 204).

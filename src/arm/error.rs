@@ -101,7 +101,7 @@ pub enum ArmError {
         max_s: u64,
     },
     /// A `200` body that does not follow the contract.
-    #[error("{site}: response does not follow the ARM contract{}: {source}; check base_path and the ARM version", after_attempts(*.attempts))]
+    #[error("{site}: response does not follow the ARM contract{}: {source}; {}", after_attempts(*.attempts), contract_hint(.source))]
     Contract {
         /// Where.
         site: Site,
@@ -143,6 +143,14 @@ fn after_attempts(n: u32) -> String {
         format!(" (after {n} attempts)")
     } else {
         String::new()
+    }
+}
+
+fn contract_hint(e: &ContractError) -> &'static str {
+    if e.is_transient() {
+        "the device keeps cutting its answer short; try again later or check the ARM's health"
+    } else {
+        "check base_path and the ARM version"
     }
 }
 
