@@ -177,6 +177,7 @@ pub(crate) fn http_hint(status: u16, stage: Stage, auth_method: &str, base_path:
         400 if stage == Stage::Token => "token request refused: check client_id, client_secret and scope".into(),
         400 => "the device refused the query: check page_size and the ARM version".into(),
         429 => "the device is rate limiting; try again later".into(),
+        300..=399 => "the device redirects elsewhere; check the scheme (https or http), port and base_path".into(),
         500..=599 => "the device failed to answer; try again later or check the ARM's health".into(),
         _ => "unexpected answer".into(),
     }

@@ -96,6 +96,9 @@ impl Endpoint {
         if host.is_empty() {
             return Err(bad("host is missing"));
         }
+        if authority.parse::<http::uri::Authority>().is_err() {
+            return Err(bad("host holds characters not allowed in a URL"));
+        }
         let port = port.unwrap_or(if https { 443 } else { 80 });
         let url_path = url_path.trim_end_matches('/');
         let base = match (base_path, url_path) {
@@ -276,6 +279,7 @@ mod tests {
         assert!(Endpoint::parse("https://x:0", None).is_err());
         assert!(Endpoint::parse("https://u:p@x", None).is_err());
         assert!(Endpoint::parse("https://x/a", Some("/b")).is_err());
+        assert!(Endpoint::parse("https://bad host", None).is_err());
     }
 
     #[test]
