@@ -1,11 +1,13 @@
 //! The async shell: HTTP/1.1 over hyper with rustls, auth, paging, timeouts and retries.
 //! Paths, field names and parsing live in [`super::contract`]; trust lives in [`super::tls`].
 //!
-//! Retry policy, in one place ([`ArmClient::get`]): GETs are repeated after a timeout, a
-//! connection failure, a truncated body, a 5xx or a 429 (waiting `Retry-After`), at most
-//! `retries_max` times with exponential backoff and jitter. Login and token POSTs are
-//! repeated only when the connection could not be made, since the device may already have
-//! acted on them. Certificate failures and other 4xx are never repeated.
+//! Retry policy (`ArmClient::judge`): GETs are repeated after a timeout, a connection
+//! failure, a truncated body, a 5xx or a 429 (waiting `Retry-After`), at most `retries_max`
+//! times with exponential backoff and jitter; a `401` with a bearer token leads to one
+//! re-login. Login and token POSTs are repeated only when the connection could not be made,
+//! since the device may already have acted on them. Certificate failures and other 4xx are
+//! never repeated. A `204` gets its own rule (`ArmClient::users_page`), because believing a
+//! stray one would cut the list short.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -494,7 +496,24 @@ impl ArmClient {
         if let Some(h) = self.cached_token() {
             return Ok(h);
         }
-        let token = match &self.cfg.auth {
+        let token = self.fetch_token().await?;
+        let header = Secret::new(format!("Bearer {}", token.token.expose()));
+        let refresh_at = token.expires_in_s.map(|s| {
+            let margin = TOKEN_MARGIN_S.min(s / 10);
+            Instant::now() + Duration::from_secs(s - margin)
+        });
+        if let Ok(mut slot) = self.token.lock() {
+            *slot = Some(CachedToken {
+                header: header.clone(),
+                refresh_at,
+            });
+        }
+        Ok(header)
+    }
+
+    /// Log in (session) or ask the token URL (OAuth) for a bearer token.
+    async fn fetch_token(&self) -> Result<BearerToken, ArmError> {
+        match &self.cfg.auth {
             Auth::Session { username, password } => {
                 let path = contract::login_path(&self.cfg.endpoint.base_path);
                 let uri = format!("{}{path}", self.cfg.endpoint.origin());
@@ -508,7 +527,7 @@ impl ArmClient {
                     body,
                     contract::parse_login,
                 )
-                .await?
+                .await
             }
             Auth::OAuth {
                 client_id,
@@ -532,22 +551,10 @@ impl ArmClient {
                     body,
                     contract::parse_oauth_token,
                 )
-                .await?
+                .await
             }
-            Auth::Basic { .. } => unreachable!("returned above"),
-        };
-        let header = Secret::new(format!("Bearer {}", token.token.expose()));
-        let refresh_at = token.expires_in_s.map(|s| {
-            let margin = TOKEN_MARGIN_S.min(s / 10);
-            Instant::now() + Duration::from_secs(s - margin)
-        });
-        if let Ok(mut slot) = self.token.lock() {
-            *slot = Some(CachedToken {
-                header: header.clone(),
-                refresh_at,
-            });
+            Auth::Basic { .. } => unreachable!("basic auth sends no bearer token"),
         }
-        Ok(header)
     }
 
     /// POST a login or token request. Repeated only when no connection could be made.
