@@ -662,3 +662,37 @@ async fn secrets_stay_out_of_tracing_errors_and_debug() {
         "no auth header in logs"
     );
 }
+
+#[tokio::test]
+async fn a_mix_of_random_faults_still_gives_the_complete_list() {
+    let sim = start(5_000).await;
+    let kinds = [
+        FaultKind::Latency { ms: 50 },
+        FaultKind::Timeout,
+        FaultKind::Status { code: 503 },
+        FaultKind::TooManyRequests { retry_after_s: 0 },
+        FaultKind::TruncatedJson,
+        FaultKind::Empty204,
+        FaultKind::ExpireTokens,
+    ];
+    for kind in kinds {
+        sim.sim.arm_fault(FaultSpec {
+            kind,
+            skip: 0,
+            count: u32::MAX,
+            rate: 0.1,
+            target: FaultTarget::RegisteredUsers,
+        });
+    }
+    let mut cfg = config(&sim.https(), session(), sim.pin());
+    cfg.request_timeout_ms = 500;
+    cfg.retries_max = 6;
+    let users = ArmClient::new(cfg)
+        .unwrap()
+        .fetch_all_users()
+        .await
+        .unwrap();
+    assert_complete(&sim, &users);
+    let fired = sim.sim.stats().faults_fired;
+    assert_eq!(fired.len(), 7, "every kind fired at least once: {fired:?}");
+}
