@@ -78,6 +78,21 @@ fn a_simulated_week_of_churn_changes_truth_and_keeps_held_consistent() {
     assert!(deleted > 200, "deleted {deleted}");
     assert!(created > 200, "created {created}");
     assert!(dark_node_seen, "no node outage observed in a week");
+    // Some deleted numbers come back on newly created users.
+    let deleted_numbers: BTreeSet<&String> = start
+        .users
+        .iter()
+        .filter(|u| !end_ids.contains(&u.id))
+        .filter_map(|u| u.number.as_ref())
+        .collect();
+    let reused = end
+        .users
+        .iter()
+        .filter(|u| u.id > max_initial)
+        .filter_map(|u| u.number.as_ref())
+        .filter(|n| deleted_numbers.contains(n))
+        .count();
+    assert!(reused > 10, "reused numbers {reused}");
     assert_ne!(start.held, end.held);
     let stats = sim.stats();
     for k in ["offline", "online", "deleted", "created", "node_outages"] {
