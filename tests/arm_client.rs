@@ -438,6 +438,35 @@ async fn token_expiry_mid_paging_is_recovered_by_one_login() {
 }
 
 #[tokio::test]
+async fn a_token_is_renewed_before_it_expires_not_after_a_401() {
+    let sim = start_with(SimConfig {
+        users: 50,
+        churn: ChurnRates::none(),
+        session_ttl_s: 1,
+        oauth_ttl_s: 1,
+        ..SimConfig::default()
+    })
+    .await;
+    for (auth, route) in [(session(), "login"), (oauth(), "oauth_token")] {
+        let before = sim.sim.stats().requests;
+        let count =
+            |m: &std::collections::BTreeMap<String, u64>, k: &str| m.get(k).copied().unwrap_or(0);
+        let client = sim.client(auth);
+        assert_complete(&sim, &client.fetch_all_users().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        assert_complete(&sim, &client.fetch_all_users().await.unwrap());
+        let after = sim.sim.stats().requests;
+        assert_eq!(count(&after, route) - count(&before, route), 2, "{route}");
+        // One page per fetch: no page was refused with 401 and sent again.
+        assert_eq!(
+            count(&after, "registered_users") - count(&before, "registered_users"),
+            2,
+            "{route}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn tokens_that_keep_expiring_end_in_a_401_after_one_relogin() {
     let sim = start(300).await;
     sim.fault(FaultKind::ExpireTokens, 1, u32::MAX);
