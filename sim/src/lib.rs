@@ -7,6 +7,7 @@
 //!
 //! The core ([`Simulator`]) is synchronous and deterministic; the HTTP shell
 //! in `server` only dispatches to it.
+#![warn(missing_docs)]
 
 mod config;
 mod faults;
@@ -144,8 +145,9 @@ pub struct Stats {
     pub requests: BTreeMap<String, u64>,
     /// Faults fired, by [`FaultKind::name`].
     pub faults_fired: BTreeMap<String, u64>,
-    /// Churn events applied (`offline`, `online`, `deleted`, `created`,
-    /// `node_outages`), scripted ops excluded.
+    /// Population events applied (`offline`, `online`, `deleted`, `created`,
+    /// `node_outages`) by churn and by the insert/remove faults; scripted
+    /// ops are not counted.
     pub churn: BTreeMap<String, u64>,
 }
 

@@ -68,6 +68,26 @@ pub(crate) enum Canonical {
 }
 
 impl Canonical {
+    /// Inverse of [`Canonical::key`] for the keys this module generates;
+    /// used to hand a deleted number to a new user.
+    pub(crate) fn from_key(key: &str) -> Option<Canonical> {
+        let digits_only = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if let Some(rest) = key.strip_prefix('+') {
+            let (digits, ext) = match rest.split_once(";ext=") {
+                Some((d, e)) => (d, Some(e.parse().ok()?)),
+                None => (rest, None),
+            };
+            return digits_only(digits).then(|| Canonical::E164 {
+                digits: digits.to_string(),
+                ext,
+            });
+        }
+        if digits_only(key) {
+            return key.parse().ok().map(Canonical::Ext);
+        }
+        None
+    }
+
     /// The canonical key numinv produces for this number, `None` if unmappable.
     pub(crate) fn key(&self) -> Option<String> {
         match self {
@@ -318,6 +338,17 @@ mod tests {
         assert_eq!(e.key().as_deref(), Some("+14155550123;ext=12"));
         assert_eq!(Canonical::Ext(1004).key().as_deref(), Some("1004"));
         assert_eq!(Canonical::Unmappable.key(), None);
+        for c in [
+            e,
+            Canonical::Ext(1004),
+            Canonical::E164 {
+                digits: "442030001234".into(),
+                ext: None,
+            },
+        ] {
+            assert_eq!(Canonical::from_key(&c.key().unwrap()), Some(c));
+        }
+        assert_eq!(Canonical::from_key("reception"), None);
         assert_eq!(contact_user("sip:+4420@X.Y;user=phone"), "+4420");
         assert_eq!(contact_user(""), "anonymous");
     }

@@ -5,7 +5,7 @@
 //! scripted change and a random one can never disagree about what "offline"
 //! means.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -37,6 +37,13 @@ const NODES_MAX: usize = 999;
 /// Churn is applied in steps of at most this many virtual minutes so that
 /// events inside a long `advance` are spread over time.
 const CHUNK_MINUTES: u64 = 60;
+/// Recently deleted numbers remembered for reuse by new users.
+const FREED_MAX: usize = 10_000;
+/// Share of churn-created users that take a recently deleted number, so a
+/// number can go away and come back (the lifecycle's re-use path).
+const REUSE_P: f64 = 0.2;
+/// Largest id a script may choose: 8 digits keep string order = numeric order.
+const SCRIPT_ID_MAX: u64 = 99_999_999;
 /// Longest single `advance`: ten years, to bound the chunk loop.
 pub(crate) const ADVANCE_MAX_MINUTES: u64 = 10 * 366 * 24 * 60;
 
@@ -174,6 +181,7 @@ pub(crate) struct Population {
     down: IdSet,
     next_id: u64,
     plan: NumberPlan,
+    freed: VecDeque<Canonical>,
     region: Option<Region>,
     rng: Rng,
     initial_users: usize,
@@ -206,6 +214,7 @@ impl Population {
             down: IdSet::default(),
             next_id: 1,
             plan,
+            freed: VecDeque::new(),
             region: numbers::region_info(&cfg.region),
             rng,
             initial_users: cfg.users,
@@ -215,7 +224,7 @@ impl Population {
         // Bounded: every call adds at least one user.
         while pop.users.len() < target {
             let left = target - pop.users.len();
-            pop.create_generated(left, 0.03);
+            pop.create_generated(left, 0.03, 0.0);
         }
         pop
     }
@@ -227,8 +236,17 @@ impl Population {
     /// Creates one generated user and, for about 5 % of numbers (when there
     /// is room and more than one node), a second user holding the same number
     /// on another node. Returns how many users were added.
-    fn create_generated(&mut self, room: usize, offline_p: f64) -> usize {
-        let canonical = self.plan.draw(&mut self.rng);
+    fn create_generated(&mut self, room: usize, offline_p: f64, reuse_p: f64) -> usize {
+        let reused = if !self.freed.is_empty() && self.rng.chance(reuse_p) {
+            let i = self.rng.below(self.freed.len() as u64) as usize;
+            self.freed.swap_remove_back(i)
+        } else {
+            None
+        };
+        let canonical = match reused {
+            Some(c) => c,
+            None => self.plan.draw(&mut self.rng),
+        };
         let node = self.rng.below(self.node_count()) as u16;
         self.insert_generated(&canonical, node, offline_p);
         if room >= 2 && self.nodes.len() > 1 && self.rng.chance(0.05) {
@@ -296,8 +314,14 @@ impl Population {
     }
 
     fn remove(&mut self, id: u64) -> bool {
-        if self.users.remove(&id).is_none() {
+        let Some(user) = self.users.remove(&id) else {
             return false;
+        };
+        if let Some(c) = user.number.as_deref().and_then(Canonical::from_key) {
+            if self.freed.len() >= FREED_MAX {
+                self.freed.pop_front();
+            }
+            self.freed.push_back(c);
         }
         self.up.remove(id);
         self.down.remove(id);
@@ -358,12 +382,13 @@ impl Population {
         }
     }
 
-    /// Adds `n` generated users (fault injection and churn share this).
+    /// Adds `n` generated users (fault injection and churn share this); some
+    /// take a recently deleted number.
     pub(crate) fn create_n(&mut self, n: u64) -> u64 {
         let n = n.min(BULK_MAX);
         let mut added = 0u64;
         while added < n {
-            added += self.create_generated((n - added) as usize, 0.0) as u64;
+            added += self.create_generated((n - added) as usize, 0.0, REUSE_P) as u64;
         }
         self.counts.created += added;
         added
@@ -511,13 +536,16 @@ impl Population {
                 let node = self.node_index(node_id)? as u16;
                 let id = match id {
                     Some(s) => {
-                        let n = parse_id(s).ok_or_else(|| SimError::BadId(s.clone()))?;
+                        let n = parse_id(s)
+                            .filter(|&n| n <= SCRIPT_ID_MAX)
+                            .ok_or_else(|| SimError::BadId(s.clone()))?;
                         if self.users.contains_key(&n) {
                             return Err(SimError::DuplicateUser(s.clone()));
                         }
                         n
                     }
-                    None => self.next_id,
+                    None if self.next_id <= SCRIPT_ID_MAX => self.next_id,
+                    None => return Err(SimError::BadId(format_id(self.next_id))),
                 };
                 let user = User {
                     node,

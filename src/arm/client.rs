@@ -1,11 +1,13 @@
 //! The async shell: HTTP/1.1 over hyper with rustls, auth, paging, timeouts and retries.
 //! Paths, field names and parsing live in [`super::contract`]; trust lives in [`super::tls`].
 //!
-//! Retry policy, in one place ([`ArmClient::get`]): GETs are repeated after a timeout, a
-//! connection failure, a truncated body, a 5xx or a 429 (waiting `Retry-After`), at most
-//! `retries_max` times with exponential backoff and jitter. Login and token POSTs are
-//! repeated only when the connection could not be made, since the device may already have
-//! acted on them. Certificate failures and other 4xx are never repeated.
+//! Retry policy (`ArmClient::judge`): GETs are repeated after a timeout, a connection
+//! failure, a truncated body, a 5xx or a 429 (waiting `Retry-After`), at most `retries_max`
+//! times with exponential backoff and jitter; a `401` with a bearer token leads to one
+//! re-login. Login and token POSTs are repeated only when the connection could not be made,
+//! since the device may already have acted on them. Certificate failures and other 4xx are
+//! never repeated. A `204` gets its own rule (`ArmClient::users_page`), because believing a
+//! stray one would cut the list short.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -172,6 +174,14 @@ enum Failure {
     Io(String),
 }
 
+/// What to do after one GET.
+enum Step<T> {
+    Done(Option<T>),
+    Fail(ArmError),
+    Relogin,
+    Retry { err: ArmError, wait_s: Option<u64> },
+}
+
 struct Reply {
     status: StatusCode,
     retry_after_s: Option<u64>,
@@ -263,7 +273,7 @@ impl ArmClient {
         let mut after: Option<String> = None;
         for page in 1..=self.cfg.pages_max {
             let Some(p) = self.users_page(page, after.as_deref()).await? else {
-                break; // 204: nothing (more) to read
+                break; // 204 on the first page: the collection is empty
             };
             for u in &p.users {
                 if let Some(earlier) = first_page_of.insert(u.key.clone(), page) {
@@ -305,8 +315,11 @@ impl ArmClient {
         Ok(users)
     }
 
-    /// One page; `None` for 204. A 204 is believed only when a repeat of the request says
-    /// the same, because one stray 204 in the middle would cut the list short unnoticed.
+    /// One page; `None` when the collection is empty (204 on the first page).
+    ///
+    /// One stray 204 must not be read as "no users", so on the first page it is believed
+    /// only when a repeat says the same. After a page that promised more, a 204 would cut
+    /// the list short, so it is retried like a 5xx and, if it persists, is an error.
     async fn users_page(
         &self,
         page: u32,
@@ -314,11 +327,30 @@ impl ArmClient {
     ) -> Result<Option<UsersPage>, ArmError> {
         let path = contract::users_path(&self.cfg.endpoint.base_path, self.cfg.page_size, after);
         let stage = Stage::UsersPage(page);
-        if let Some(p) = self.get(stage, &path, contract::parse_users_page).await? {
-            return Ok(Some(p));
+        let tries = if after.is_none() {
+            2
+        } else {
+            self.cfg.retries_max + 1
+        };
+        for attempt in 1..=tries {
+            if let Some(p) = self.get(stage, &path, contract::parse_users_page).await? {
+                return Ok(Some(p));
+            }
+            if attempt < tries {
+                let delay_ms = self.backoff_ms(attempt);
+                tracing::warn!(host = %self.cfg.endpoint.authority(), ?stage, attempt, delay_ms, "ARM answered 204; asking again");
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(self.cfg.backoff_base_ms)).await;
-        self.get(stage, &path, contract::parse_users_page).await
+        match after {
+            None => Ok(None),
+            Some(a) => Err(self.chain_error(
+                page,
+                format!(
+                    "the previous page promised more (cursor.after {a:?}) but the device answered 204 No Content {tries} times"
+                ),
+            )),
+        }
     }
 
     /// The node list (empty on 204).
@@ -355,8 +387,8 @@ impl ArmClient {
         })
     }
 
-    /// GET `path` on the ARM and parse a `200`; `None` for `204`. The retry policy of the
-    /// module lives here.
+    /// GET `path` on the ARM and parse a `200`; `None` for `204`. Repeats the request as
+    /// [`Self::judge`] decides, at most `retries_max` times, plus one re-login on `401`.
     async fn get<T>(
         &self,
         stage: Stage,
@@ -372,72 +404,85 @@ impl ArmClient {
             let authorization = self.authorization().await?;
             sent += 1;
             let req = request(Method::GET, &uri, Some(&authorization), None)?;
-            let (cause, wait_s, last): (String, Option<u64>, ArmError) = match self
-                .send(&self.arm, req)
-                .await
-            {
-                Ok(r) if r.status == StatusCode::OK => match parse(&r.body) {
-                    Ok(v) => return Ok(Some(v)),
-                    Err(e) if e.is_transient() => {
-                        let cause = e.to_string();
-                        (
-                            cause,
-                            None,
-                            ArmError::Contract {
-                                site: site.clone(),
-                                source: e,
-                                attempts: sent,
-                            },
-                        )
-                    }
-                    Err(e) => {
-                        return Err(ArmError::Contract {
-                            site,
-                            source: e,
-                            attempts: sent,
-                        })
-                    }
-                },
-                Ok(r) if r.status == StatusCode::NO_CONTENT => return Ok(None),
-                Ok(r)
-                    if r.status == StatusCode::UNAUTHORIZED && self.uses_bearer() && !relogged =>
-                {
-                    // Expired or revoked token: log in again once and repeat the request.
+            let reply = self.send(&self.arm, req).await;
+            let (err, wait_s) = match self.judge(&site, sent, reply, parse, !relogged) {
+                Step::Done(v) => return Ok(v),
+                Step::Fail(err) => return Err(err),
+                Step::Relogin => {
                     tracing::info!(host = %site.host, ?stage, "ARM answered 401; logging in again");
                     relogged = true;
                     self.forget_token();
                     continue;
                 }
-                Ok(r)
-                    if r.status == StatusCode::TOO_MANY_REQUESTS || r.status.is_server_error() =>
-                {
-                    if let Some(s) = r.retry_after_s.filter(|s| *s > self.cfg.retry_after_max_s) {
-                        return Err(ArmError::RetryAfterTooLong {
-                            site,
-                            retry_after_s: s,
-                            max_s: self.cfg.retry_after_max_s,
-                        });
-                    }
-                    let err = self.http_error(site.clone(), &r, sent);
-                    (format!("HTTP {}", r.status.as_u16()), r.retry_after_s, err)
-                }
-                Ok(r) => return Err(self.http_error(site, &r, sent)),
-                Err(Failure::Tls(cause)) => return Err(self.tls_error(site, cause, &self.arm)),
-                Err(f) => {
-                    let (cause, err) = self.transport_error(site.clone(), f, sent);
-                    (cause, None, err)
-                }
+                Step::Retry { err, wait_s } => (err, wait_s),
             };
             if retries >= self.cfg.retries_max {
-                return Err(last);
+                return Err(err);
             }
             retries += 1;
-            let delay_ms = match wait_s {
-                Some(s) => s * 1000,
-                None => self.backoff_ms(retries),
-            };
-            tracing::warn!(host = %site.host, ?stage, attempt = sent, %cause, delay_ms, "ARM request failed; retrying");
+            let delay_ms = wait_s.map_or_else(|| self.backoff_ms(retries), |s| s * 1000);
+            tracing::warn!(%err, delay_ms, "ARM request failed; retrying");
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        }
+    }
+
+    /// What one GET's outcome means: the module's retry policy in one match.
+    fn judge<T>(
+        &self,
+        site: &Site,
+        sent: u32,
+        reply: Result<Reply, Failure>,
+        parse: fn(&[u8]) -> Result<T, ContractError>,
+        may_relogin: bool,
+    ) -> Step<T> {
+        let r = match reply {
+            Ok(r) => r,
+            // A certificate does not change between attempts.
+            Err(Failure::Tls(cause)) => {
+                return Step::Fail(self.tls_error(site.clone(), cause, &self.arm))
+            }
+            Err(f) => {
+                return Step::Retry {
+                    err: self.transport_error(site.clone(), f, sent),
+                    wait_s: None,
+                }
+            }
+        };
+        match r.status {
+            StatusCode::OK => match parse(&r.body) {
+                Ok(v) => Step::Done(Some(v)),
+                Err(source) => {
+                    let transient = source.is_transient();
+                    let err = ArmError::Contract {
+                        site: site.clone(),
+                        source,
+                        attempts: sent,
+                    };
+                    if transient {
+                        Step::Retry { err, wait_s: None }
+                    } else {
+                        Step::Fail(err)
+                    }
+                }
+            },
+            StatusCode::NO_CONTENT => Step::Done(None),
+            // An expired or revoked token: log in again once and repeat the request.
+            StatusCode::UNAUTHORIZED if may_relogin && self.uses_bearer() => Step::Relogin,
+            s if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() => match r.retry_after_s
+            {
+                Some(w) if w > self.cfg.retry_after_max_s => {
+                    Step::Fail(ArmError::RetryAfterTooLong {
+                        site: site.clone(),
+                        retry_after_s: w,
+                        max_s: self.cfg.retry_after_max_s,
+                    })
+                }
+                wait_s => Step::Retry {
+                    err: self.http_error(site.clone(), &r, sent),
+                    wait_s,
+                },
+            },
+            _ => Step::Fail(self.http_error(site.clone(), &r, sent)),
         }
     }
 
@@ -451,7 +496,24 @@ impl ArmClient {
         if let Some(h) = self.cached_token() {
             return Ok(h);
         }
-        let token = match &self.cfg.auth {
+        let token = self.fetch_token().await?;
+        let header = Secret::new(format!("Bearer {}", token.token.expose()));
+        let refresh_at = token.expires_in_s.map(|s| {
+            let margin = TOKEN_MARGIN_S.min(s / 10);
+            Instant::now() + Duration::from_secs(s - margin)
+        });
+        if let Ok(mut slot) = self.token.lock() {
+            *slot = Some(CachedToken {
+                header: header.clone(),
+                refresh_at,
+            });
+        }
+        Ok(header)
+    }
+
+    /// Log in (session) or ask the token URL (OAuth) for a bearer token.
+    async fn fetch_token(&self) -> Result<BearerToken, ArmError> {
+        match &self.cfg.auth {
             Auth::Session { username, password } => {
                 let path = contract::login_path(&self.cfg.endpoint.base_path);
                 let uri = format!("{}{path}", self.cfg.endpoint.origin());
@@ -465,7 +527,7 @@ impl ArmClient {
                     body,
                     contract::parse_login,
                 )
-                .await?
+                .await
             }
             Auth::OAuth {
                 client_id,
@@ -489,22 +551,10 @@ impl ArmClient {
                     body,
                     contract::parse_oauth_token,
                 )
-                .await?
+                .await
             }
-            Auth::Basic { .. } => unreachable!("returned above"),
-        };
-        let header = Secret::new(format!("Bearer {}", token.token.expose()));
-        let refresh_at = token.expires_in_s.map(|s| {
-            let margin = TOKEN_MARGIN_S.min(s / 10);
-            Instant::now() + Duration::from_secs(s - margin)
-        });
-        if let Ok(mut slot) = self.token.lock() {
-            *slot = Some(CachedToken {
-                header: header.clone(),
-                refresh_at,
-            });
+            Auth::Basic { .. } => unreachable!("basic auth sends no bearer token"),
         }
-        Ok(header)
     }
 
     /// POST a login or token request. Repeated only when no connection could be made.
@@ -541,7 +591,7 @@ impl ArmClient {
                     tracing::warn!(host = %site.host, stage = ?site.stage, %cause, delay_ms, "cannot connect; retrying");
                     tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                 }
-                Err(f) => return Err(self.transport_error(site, f, sent).1),
+                Err(f) => return Err(self.transport_error(site, f, sent)),
             }
         }
     }
@@ -656,24 +706,20 @@ impl ArmClient {
         }
     }
 
-    fn transport_error(&self, site: Site, f: Failure, attempts: u32) -> (String, ArmError) {
+    fn transport_error(&self, site: Site, f: Failure, attempts: u32) -> ArmError {
         match f {
-            Failure::Timeout => (
-                format!("timeout after {} ms", self.cfg.request_timeout_ms),
-                ArmError::Timeout {
-                    site,
-                    timeout_ms: self.cfg.request_timeout_ms,
-                    attempts,
-                },
-            ),
-            Failure::Connect(cause) | Failure::Io(cause) | Failure::Tls(cause) => (
-                cause.clone(),
+            Failure::Timeout => ArmError::Timeout {
+                site,
+                timeout_ms: self.cfg.request_timeout_ms,
+                attempts,
+            },
+            Failure::Connect(cause) | Failure::Io(cause) | Failure::Tls(cause) => {
                 ArmError::Connect {
                     site,
                     cause,
                     attempts,
-                },
-            ),
+                }
+            }
         }
     }
 }
@@ -818,6 +864,17 @@ mod tests {
         let t = token_target(&cfg, "https://login.example/tenant/oauth2/v2.0/token").unwrap();
         assert_eq!((t.host.as_str(), t.foreign), ("login.example:443", true));
         assert!(token_target(&cfg, "ftp://x/y").is_err());
+    }
+
+    #[test]
+    fn the_client_and_its_futures_can_move_between_threads() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        fn send<T: Send>(_: &T) {}
+        let c = client("https://127.0.0.1:1", basic());
+        send_sync(&c);
+        send(&c.fetch_all_users());
+        send(&c.test_connection());
+        send(&c.nodes());
     }
 
     #[test]

@@ -602,4 +602,53 @@ mod tests {
              &scope=api%3A%2F%2Fx%2F.default"
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        proptest! {
+            #[test]
+            fn any_bytes_parse_or_fail_without_panicking(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let _ = parse_users_page(&body);
+                let _ = parse_nodes(&body);
+                let _ = parse_login(&body);
+            }
+
+            /// A page cut anywhere is never read as a page: the cut could drop users or the
+            /// cursor, and a short list must not pass for the whole.
+            #[test]
+            fn a_page_cut_anywhere_is_an_error(cut in 0usize..PAGE_1.len()) {
+                let whole = PAGE_1.trim_ascii_end();
+                prop_assume!(cut < whole.len());
+                prop_assert!(parse_users_page(&whole[..cut]).is_err());
+            }
+
+            #[test]
+            fn numbers_and_booleans_as_strings_read_the_same(
+                expires in 0u64..1_000_000,
+                active: bool,
+                as_strings: bool,
+                id in "[a-z0-9-]{1,12}",
+            ) {
+                let (e, a) = if as_strings {
+                    (json!(expires.to_string()), json!(if active { "1" } else { "0" }))
+                } else {
+                    (json!(expires), json!(active))
+                };
+                let body = json!({
+                    "registeredUsers": [{"id": id, "nodeId": 7, "aor": "x", "status": "REGISTERED",
+                        "contacts": [{"uri": "u", "expires": e, "active": a}]}],
+                    "cursor": {"after": "-1"},
+                });
+                let p = parse_users_page(body.to_string().as_bytes()).unwrap();
+                let u = &p.users[0];
+                prop_assert_eq!(&u.key, &id);
+                prop_assert_eq!(u.node_id.as_str(), "7");
+                prop_assert_eq!(u.contacts[0].expires_s, Some(expires));
+                prop_assert_eq!(u.contacts[0].active, active);
+            }
+        }
+    }
 }

@@ -101,7 +101,7 @@ pub enum ArmError {
         max_s: u64,
     },
     /// A `200` body that does not follow the contract.
-    #[error("{site}: response does not follow the ARM contract{}: {source}; check base_path and the ARM version", after_attempts(*.attempts))]
+    #[error("{site}: response does not follow the ARM contract{}: {source}; {}", after_attempts(*.attempts), contract_hint(.source))]
     Contract {
         /// Where.
         site: Site,
@@ -146,6 +146,14 @@ fn after_attempts(n: u32) -> String {
     }
 }
 
+fn contract_hint(e: &ContractError) -> &'static str {
+    if e.is_transient() {
+        "the device keeps cutting its answer short; try again later or check the ARM's health"
+    } else {
+        "check base_path and the ARM version"
+    }
+}
+
 fn tls_hint(seen_sha256: Option<&str>) -> String {
     match seen_sha256 {
         Some(fp) => format!(
@@ -169,6 +177,7 @@ pub(crate) fn http_hint(status: u16, stage: Stage, auth_method: &str, base_path:
         400 if stage == Stage::Token => "token request refused: check client_id, client_secret and scope".into(),
         400 => "the device refused the query: check page_size and the ARM version".into(),
         429 => "the device is rate limiting; try again later".into(),
+        300..=399 => "the device redirects elsewhere; check the scheme (https or http), port and base_path".into(),
         500..=599 => "the device failed to answer; try again later or check the ARM's health".into(),
         _ => "unexpected answer".into(),
     }

@@ -96,13 +96,17 @@ impl Endpoint {
         if host.is_empty() {
             return Err(bad("host is missing"));
         }
+        if authority.parse::<http::uri::Authority>().is_err() {
+            return Err(bad("host holds characters not allowed in a URL"));
+        }
         let port = port.unwrap_or(if https { 443 } else { 80 });
         let url_path = url_path.trim_end_matches('/');
         let base = match (base_path, url_path) {
             (Some(b), "") => b,
+            (Some(b), p) if normalize_base_path(b) == p => b,
             (Some(_), _) => {
                 return Err(bad(
-                    "give the path either in the URL or as base_path, not both",
+                    "the URL's path differs from base_path; give the path in one place",
                 ))
             }
             (None, "") => contract::BASE_PATH_DEFAULT,
@@ -276,6 +280,9 @@ mod tests {
         assert!(Endpoint::parse("https://x:0", None).is_err());
         assert!(Endpoint::parse("https://u:p@x", None).is_err());
         assert!(Endpoint::parse("https://x/a", Some("/b")).is_err());
+        let e = Endpoint::parse("https://x/ARM/v1/", Some("/ARM/v1")).unwrap();
+        assert_eq!(e.base_path, "/ARM/v1");
+        assert!(Endpoint::parse("https://bad host", None).is_err());
     }
 
     #[test]

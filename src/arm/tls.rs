@@ -23,7 +23,8 @@ pub enum TlsTrust {
     /// The operating system's root certificates, with host name and validity checks.
     SystemRoots,
     /// PEM certificates (a CA, or the device's self-signed certificate) as the only roots,
-    /// with host name and validity checks.
+    /// with host name and validity checks. A certificate in the file that is exactly the one
+    /// the device presents is trusted as it is, like a pin.
     CaPem(Vec<u8>),
     /// Exactly the leaf certificate with this SHA-256 (of its DER). Host name and validity
     /// are not checked: the pin is the trust decision. The handshake signature still is.
@@ -349,12 +350,11 @@ mod der {
             tbs = rest;
             Some((tag, content))
         };
-        let (mut tag, mut content) = field()?;
-        if tag == 0xa0 {
-            (tag, content) = field()?; // explicit version, then the serial number
+        // [0] version (optional), serial number, signature algorithm, issuer, validity, subject.
+        if field()?.0 == 0xa0 {
+            field()?; // that was the version; this is the serial number
         }
-        let _ = (tag, content);
-        let _signature_alg = field()?;
+        field()?; // signature algorithm
         let (_, issuer) = field()?;
         let (_, validity) = field()?;
         let (_, subject) = field()?;
