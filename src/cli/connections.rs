@@ -301,7 +301,7 @@ pub fn run_connections(g: &Global, cmd: ConnectionsCmd) -> anyhow::Result<String
             let rt = runtime()?;
             let report =
                 rt.block_on(async { crate::arm::ArmClient::new(cfg)?.test_connection().await })?;
-            Ok(format!("{report:#?}\n"))
+            Ok(format!("{report}\n"))
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod connections;
+pub mod demo;
 pub mod log;
 pub mod numbers;
 pub mod output;
@@ -31,13 +32,8 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 pub struct Global {
     /// Directory holding the database (created when missing).
-    #[arg(
-        long,
-        global = true,
-        env = "NUMINV_DATA_DIR",
-        default_value = "numinv-data"
-    )]
-    pub data_dir: PathBuf,
+    #[arg(long, global = true, env = "NUMINV_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Output format.
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
@@ -67,7 +63,11 @@ impl Global {
     }
 
     pub fn open_store(&self) -> Result<Store, crate::store::StoreError> {
-        Store::open(&self.data_dir, Duration::from_millis(self.lock_wait_ms))
+        let dir = self
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("numinv-data"));
+        Store::open(&dir, Duration::from_millis(self.lock_wait_ms))
     }
 }
 
@@ -86,6 +86,10 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the product against the bundled simulator: churn in accelerated virtual time.
+    Demo(demo::DemoArgs),
+    /// Serve the bundled ARM simulator (HTTPS, self-signed; prints the pin).
+    Sim(demo::SimArgs),
     /// Manage numbers.
     #[command(subcommand)]
     Numbers(numbers::NumbersCmd),
@@ -140,6 +144,8 @@ pub fn run(cli: Cli) -> anyhow::Result<String> {
     let g = &cli.global;
     match cli.command {
         Command::Numbers(cmd) => numbers::run(g, cmd),
+        Command::Demo(args) => demo::run_demo(g, args),
+        Command::Sim(args) => demo::run_sim(args),
         Command::Macros(cmd) => admin::run_macros(g, cmd),
         Command::Settings(cmd) => admin::run_settings(g, cmd),
         Command::Expire => admin::run_expire(g),

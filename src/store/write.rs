@@ -350,11 +350,7 @@ impl<'t> Writer<'t> {
     }
 
     /// Rows of a logged table whose key starts with `prefix`, raw, in key order.
-    pub fn scan_raw(
-        &self,
-        entity: Entity,
-        prefix: &[u8],
-    ) -> Result<Vec<RawRow>, StoreError> {
+    pub fn scan_raw(&self, entity: Entity, prefix: &[u8]) -> Result<Vec<RawRow>, StoreError> {
         let mut out = Vec::new();
         for row in self.tables.logged(entity).range(prefix..)? {
             let (k, v) = row?;
