@@ -413,8 +413,12 @@ impl Population {
         let mut left = minutes.min(ADVANCE_MAX_MINUTES);
         while left > 0 {
             let m = left.min(CHUNK_MINUTES);
+            // The clock stops at chrono's end of time instead of panicking.
+            let Some(next) = self.now.checked_add_signed(Duration::minutes(m as i64)) else {
+                return;
+            };
             self.churn_chunk(m);
-            self.now += Duration::minutes(m as i64);
+            self.now = next;
             left -= m;
         }
     }
@@ -429,10 +433,10 @@ impl Population {
                 if self.nodes[i].is_dark(chunk_start) || !self.rng.chance(p) {
                     continue;
                 }
-                let start = chunk_start + Duration::minutes(self.rng.below(minutes) as i64);
-                let end = start
-                    + Duration::minutes(c.node_outage_minutes.min(ADVANCE_MAX_MINUTES) as i64);
-                self.nodes[i].dark_until = Some(end);
+                let offset =
+                    self.rng.below(minutes) + c.node_outage_minutes.min(ADVANCE_MAX_MINUTES);
+                let end = chunk_start.checked_add_signed(Duration::minutes(offset as i64));
+                self.nodes[i].dark_until = Some(end.unwrap_or(DateTime::<Utc>::MAX_UTC));
                 self.counts.node_outages += 1;
             }
         }
@@ -665,6 +669,18 @@ mod tests {
         let on_two = per_number.values().filter(|s| s.len() == 2).count();
         let share = on_two as f64 / per_number.len() as f64;
         assert!((0.03..0.07).contains(&share), "two-node share {share}");
+    }
+
+    #[test]
+    fn the_clock_stops_at_the_end_of_time_without_panicking() {
+        let mut pop = Population::new(&SimConfig {
+            users: 10,
+            start: DateTime::<Utc>::MAX_UTC - Duration::minutes(90),
+            ..SimConfig::default()
+        });
+        pop.advance(ADVANCE_MAX_MINUTES);
+        assert!(pop.now >= DateTime::<Utc>::MAX_UTC - Duration::minutes(60));
+        pop.check_invariants();
     }
 
     #[test]

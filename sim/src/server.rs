@@ -550,7 +550,15 @@ async fn sim_advance(
             ),
         );
     }
-    app.sim.advance(req.minutes);
+    // A long advance over a large population takes a while: keep it off
+    // the async workers.
+    let sim = app.sim.clone();
+    if tokio::task::spawn_blocking(move || sim.advance(req.minutes))
+        .await
+        .is_err()
+    {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "advance failed");
+    }
     json_value(StatusCode::OK, &serde_json::json!({"now": app.sim.now()}))
 }
 
