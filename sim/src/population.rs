@@ -672,6 +672,70 @@ mod tests {
     }
 
     #[test]
+    fn random_mixes_of_churn_scripts_and_faults_keep_the_indexes_consistent() {
+        let mut pop = Population::new(&SimConfig {
+            users: 300,
+            nodes: 3,
+            churn: ChurnRates {
+                offline_per_user_day: 1.0,
+                return_per_user_day: 2.0,
+                delete_per_user_day: 0.2,
+                create_per_day: 0.2,
+                node_outage_per_day: 2.0,
+                node_outage_minutes: 45,
+            },
+            ..SimConfig::default()
+        });
+        let mut r = Rng::new(99, 0);
+        for step in 0..2_000 {
+            let ids: Vec<u64> = pop.users.keys().copied().collect();
+            let any_id = |r: &mut Rng| {
+                format_id(
+                    ids.get(r.below(ids.len() as u64) as usize)
+                        .copied()
+                        .unwrap_or(1),
+                )
+            };
+            let node_id = (r.below(4) + 1).to_string();
+            let op = match r.below(8) {
+                0 => UserOp::Offline { id: any_id(&mut r) },
+                1 => UserOp::Online { id: any_id(&mut r) },
+                2 => UserOp::Delete { id: any_id(&mut r) },
+                3 => UserOp::NodeDown { node_id },
+                4 => UserOp::NodeUp { node_id },
+                5 => UserOp::Add {
+                    id: None,
+                    node_id,
+                    aor: "1234".into(),
+                    number: Some("1234".into()),
+                    online: r.chance(0.5),
+                },
+                6 => {
+                    pop.create_n(r.below(5));
+                    pop.remove_n(r.below(5));
+                    continue;
+                }
+                _ => {
+                    pop.advance(r.below(180));
+                    continue;
+                }
+            };
+            // Unknown nodes/users are expected errors; they must change nothing.
+            let _ = pop.apply(&op);
+            pop.check_invariants();
+            let t = pop.truth();
+            let held: BTreeSet<String> = t
+                .users
+                .iter()
+                .filter(|u| u.online)
+                .filter_map(|u| u.number.clone())
+                .collect();
+            assert_eq!(t.held, held.into_iter().collect::<Vec<_>>(), "step {step}");
+            assert!(t.users.windows(2).all(|w| w[0].id < w[1].id));
+        }
+    }
+
+    #[test]
     fn the_clock_stops_at_the_end_of_time_without_panicking() {
         let mut pop = Population::new(&SimConfig {
             users: 10,
