@@ -198,6 +198,10 @@ pub(crate) struct State {
 }
 
 /// A simulated ARM. Cheap to clone; clones share one state.
+///
+/// Determinism: the same config and the same sequence of `advance`, `script`
+/// and fired insert/remove faults give the same truth, byte for byte. Fault
+/// rates draw from their own stream, so arming faults never shifts churn.
 #[derive(Clone)]
 pub struct Simulator {
     pub(crate) state: Arc<Mutex<State>>,
@@ -297,6 +301,7 @@ impl Simulator {
 
     /// Advances the virtual clock by `step_minutes` every `every` of real
     /// time (the demo's accelerated time). Runs until the handle is aborted.
+    /// Must be called inside a Tokio runtime.
     pub fn spawn_auto_advance(
         &self,
         step_minutes: u64,
