@@ -295,6 +295,7 @@ async fn gate(
         *st.requests.entry(route.name()).or_default() += 1;
         let fired = st.faults.evaluate(route.target());
         for k in &fired {
+            tracing::debug!(fault = k.name(), route = route.name(), "sim fault fired");
             *st.faults_fired.entry(k.name()).or_default() += 1;
             match k {
                 FaultKind::InsertUsers { n } => {
@@ -760,6 +761,12 @@ pub(crate) async fn serve(sim: Simulator, opts: ServeOptions) -> Result<RunningS
         let task = accept_loop(l, router.clone(), Some(acceptor), stop_rx.clone());
         running.tasks.push(tokio::spawn(task));
     }
+    tracing::info!(
+        http = ?running.http_url,
+        https = ?running.https_url,
+        cert_sha256 = %running.cert_sha256_hex,
+        "simulator serving"
+    );
     Ok(running)
 }
 
