@@ -413,8 +413,12 @@ impl Population {
         let mut left = minutes.min(ADVANCE_MAX_MINUTES);
         while left > 0 {
             let m = left.min(CHUNK_MINUTES);
+            // The clock stops at chrono's end of time instead of panicking.
+            let Some(next) = self.now.checked_add_signed(Duration::minutes(m as i64)) else {
+                return;
+            };
             self.churn_chunk(m);
-            self.now += Duration::minutes(m as i64);
+            self.now = next;
             left -= m;
         }
     }
@@ -429,10 +433,10 @@ impl Population {
                 if self.nodes[i].is_dark(chunk_start) || !self.rng.chance(p) {
                     continue;
                 }
-                let start = chunk_start + Duration::minutes(self.rng.below(minutes) as i64);
-                let end = start
-                    + Duration::minutes(c.node_outage_minutes.min(ADVANCE_MAX_MINUTES) as i64);
-                self.nodes[i].dark_until = Some(end);
+                let offset =
+                    self.rng.below(minutes) + c.node_outage_minutes.min(ADVANCE_MAX_MINUTES);
+                let end = chunk_start.checked_add_signed(Duration::minutes(offset as i64));
+                self.nodes[i].dark_until = Some(end.unwrap_or(DateTime::<Utc>::MAX_UTC));
                 self.counts.node_outages += 1;
             }
         }
@@ -665,6 +669,82 @@ mod tests {
         let on_two = per_number.values().filter(|s| s.len() == 2).count();
         let share = on_two as f64 / per_number.len() as f64;
         assert!((0.03..0.07).contains(&share), "two-node share {share}");
+    }
+
+    #[test]
+    fn random_mixes_of_churn_scripts_and_faults_keep_the_indexes_consistent() {
+        let mut pop = Population::new(&SimConfig {
+            users: 300,
+            nodes: 3,
+            churn: ChurnRates {
+                offline_per_user_day: 1.0,
+                return_per_user_day: 2.0,
+                delete_per_user_day: 0.2,
+                create_per_day: 0.2,
+                node_outage_per_day: 2.0,
+                node_outage_minutes: 45,
+            },
+            ..SimConfig::default()
+        });
+        let mut r = Rng::new(99, 0);
+        for step in 0..2_000 {
+            let ids: Vec<u64> = pop.users.keys().copied().collect();
+            let any_id = |r: &mut Rng| {
+                format_id(
+                    ids.get(r.below(ids.len() as u64) as usize)
+                        .copied()
+                        .unwrap_or(1),
+                )
+            };
+            let node_id = (r.below(4) + 1).to_string();
+            let op = match r.below(8) {
+                0 => UserOp::Offline { id: any_id(&mut r) },
+                1 => UserOp::Online { id: any_id(&mut r) },
+                2 => UserOp::Delete { id: any_id(&mut r) },
+                3 => UserOp::NodeDown { node_id },
+                4 => UserOp::NodeUp { node_id },
+                5 => UserOp::Add {
+                    id: None,
+                    node_id,
+                    aor: "1234".into(),
+                    number: Some("1234".into()),
+                    online: r.chance(0.5),
+                },
+                6 => {
+                    pop.create_n(r.below(5));
+                    pop.remove_n(r.below(5));
+                    continue;
+                }
+                _ => {
+                    pop.advance(r.below(180));
+                    continue;
+                }
+            };
+            // Unknown nodes/users are expected errors; they must change nothing.
+            let _ = pop.apply(&op);
+            pop.check_invariants();
+            let t = pop.truth();
+            let held: BTreeSet<String> = t
+                .users
+                .iter()
+                .filter(|u| u.online)
+                .filter_map(|u| u.number.clone())
+                .collect();
+            assert_eq!(t.held, held.into_iter().collect::<Vec<_>>(), "step {step}");
+            assert!(t.users.windows(2).all(|w| w[0].id < w[1].id));
+        }
+    }
+
+    #[test]
+    fn the_clock_stops_at_the_end_of_time_without_panicking() {
+        let mut pop = Population::new(&SimConfig {
+            users: 10,
+            start: DateTime::<Utc>::MAX_UTC - Duration::minutes(90),
+            ..SimConfig::default()
+        });
+        pop.advance(ADVANCE_MAX_MINUTES);
+        assert!(pop.now >= DateTime::<Utc>::MAX_UTC - Duration::minutes(60));
+        pop.check_invariants();
     }
 
     #[test]

@@ -295,6 +295,7 @@ async fn gate(
         *st.requests.entry(route.name()).or_default() += 1;
         let fired = st.faults.evaluate(route.target());
         for k in &fired {
+            tracing::debug!(fault = k.name(), route = route.name(), "sim fault fired");
             *st.faults_fired.entry(k.name()).or_default() += 1;
             match k {
                 FaultKind::InsertUsers { n } => {
@@ -550,7 +551,15 @@ async fn sim_advance(
             ),
         );
     }
-    app.sim.advance(req.minutes);
+    // A long advance over a large population takes a while: keep it off
+    // the async workers.
+    let sim = app.sim.clone();
+    if tokio::task::spawn_blocking(move || sim.advance(req.minutes))
+        .await
+        .is_err()
+    {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "advance failed");
+    }
     json_value(StatusCode::OK, &serde_json::json!({"now": app.sim.now()}))
 }
 
@@ -752,6 +761,12 @@ pub(crate) async fn serve(sim: Simulator, opts: ServeOptions) -> Result<RunningS
         let task = accept_loop(l, router.clone(), Some(acceptor), stop_rx.clone());
         running.tasks.push(tokio::spawn(task));
     }
+    tracing::info!(
+        http = ?running.http_url,
+        https = ?running.https_url,
+        cert_sha256 = %running.cert_sha256_hex,
+        "simulator serving"
+    );
     Ok(running)
 }
 

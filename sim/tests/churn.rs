@@ -117,13 +117,16 @@ fn no_churn_means_no_change() {
 
 #[test]
 fn advancing_a_day_over_a_million_users_is_proportional_to_events() {
+    let t = std::time::Instant::now();
     let sim = Simulator::new(SimConfig {
         users: 1_000_000,
         ..SimConfig::default()
     });
+    eprintln!("built 1M users in {:?}", t.elapsed());
     let t = std::time::Instant::now();
     sim.advance(24 * 60);
     let took = t.elapsed();
+    eprintln!("advanced a day in {took:?}");
     let bound = if cfg!(debug_assertions) { 20.0 } else { 2.0 };
     assert!(took.as_secs_f64() < bound, "advance took {took:?}");
     let s = sim.stats();

@@ -109,5 +109,9 @@ async fn each_serve_makes_a_fresh_certificate_and_binding_errors_are_reported() 
         .expect_err("port in use");
     assert!(err.to_string().contains(&taken.to_string()), "{err}");
     drop(a);
+    let b_addr = b.https_url.clone().expect("url");
     b.shutdown().await;
+    // After shutdown the listener is closed.
+    let refused = tokio::net::TcpStream::connect(b_addr.trim_start_matches("https://")).await;
+    assert!(refused.is_err());
 }
