@@ -7,6 +7,7 @@ pub mod api;
 pub mod arm;
 pub mod cli;
 pub mod clock;
+pub mod daemon;
 pub mod domain;
 pub mod ops;
 pub mod store;
