@@ -10,3 +10,4 @@ pub mod clock;
 pub mod domain;
 pub mod ops;
 pub mod store;
+pub mod web;

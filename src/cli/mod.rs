@@ -5,6 +5,7 @@ pub mod admin;
 pub mod log;
 pub mod numbers;
 pub mod output;
+pub mod tokens;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -102,6 +103,9 @@ pub enum Command {
     /// The change log: show, verify, replay, dump.
     #[command(subcommand)]
     Log(log::LogCmd),
+    /// API tokens for the HTTP API and web UI.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCmd),
     /// Take a consistent copy of the database into DIR.
     Backup {
         /// An empty directory for the copy.
@@ -119,6 +123,7 @@ pub fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Expire => admin::run_expire(g),
         Command::Transactions(cmd) => admin::run_transactions(g, cmd),
         Command::Log(cmd) => log::run(g, cmd),
+        Command::Tokens(cmd) => tokens::run(g, cmd),
         Command::Backup { dir } => admin::run_backup(g, &dir),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod numbers;
+pub mod tokens;
 
 use chrono::{DateTime, Utc};
 
