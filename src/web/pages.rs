@@ -169,7 +169,7 @@ pub async fn numbers(
         let _ = write!(
             body,
             "<a href=\"/numbers{}\">{}</a> {n} &nbsp; ",
-            query(&[("status", st.as_str())]),
+            esc(&query(&[("status", st.as_str())])),
             status_badge(*st)
         );
     }
@@ -191,7 +191,8 @@ pub async fn numbers(
         ]);
         let _ = write!(
             body,
-            "<p class=\"pager\"><a href=\"/numbers{href}\">Next page →</a></p>"
+            "<p class=\"pager\"><a href=\"/numbers{}\">Next page →</a></p>",
+            esc(&href)
         );
     }
     Html(page("Numbers", Some(&viewer(&s)), &body)).into_response()
