@@ -223,3 +223,22 @@ async fn health_needs_no_token_and_unknown_routes_answer_json() {
     assert!(m.contains("route=\"unmatched\",code=\"404\""), "{m}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_that_outlives_its_timeout_is_503_json() {
+    // A zero timeout lets only answers that need no waiting through: /healthz answers at
+    // once, while an API call waits for its token lookup on a blocking thread.
+    let limits = numinv::api::Limits {
+        concurrency_max: 4,
+        request_timeout: std::time::Duration::ZERO,
+    };
+    let s = Server::start_limited(numinv::store::Store::in_memory().unwrap(), limits).await;
+    let h = s.call(Method::GET, "/healthz", None, "").await;
+    assert_eq!(h.status, 200);
+    let msg = s.get("/api/numbers").await.error(503);
+    assert!(
+        msg.contains("/api/numbers") && msg.contains("retry"),
+        "{msg}"
+    );
+    s.stop().await;
+}

@@ -109,7 +109,10 @@ pub async fn count_requests(
         .map(|p| p.as_str().to_string());
     let res = next.run(req).await;
     let route = route.unwrap_or_else(|| "unmatched".to_string());
-    metrics.record_request(&method, &route, res.status().as_u16());
+    let code = res.status().as_u16();
+    // The route template only: never the path (numbers), the query or any header (tokens).
+    tracing::debug!(%method, %route, code, "http request");
+    metrics.record_request(&method, &route, code);
     res
 }
 

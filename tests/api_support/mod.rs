@@ -77,6 +77,11 @@ impl Server {
     }
 
     pub async fn start_with(store: Store) -> Server {
+        Server::start_limited(store, api::Limits::default()).await
+    }
+
+    /// A server with explicit limits.
+    pub async fn start_limited(store: Store, limits: api::Limits) -> Server {
         let store = Arc::new(store);
         let ctx = Ctx::new(&store, now(), "cli");
         let (admin, _) = tokens::create(&ctx, "ops", Role::Admin).expect("admin token");
@@ -85,7 +90,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(api::serve(listener, state, async {
+        let task = tokio::spawn(api::serve_with(listener, state, limits, async {
             let _ = rx.await;
         }));
         Server {
