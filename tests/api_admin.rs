@@ -224,21 +224,38 @@ async fn health_needs_no_token_and_unknown_routes_answer_json() {
     s.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_outlives_its_timeout_is_503_json() {
-    // A zero timeout lets only answers that need no waiting through: /healthz answers at
-    // once, while an API call waits for its token lookup on a blocking thread.
     let limits = numinv::api::Limits {
         concurrency_max: 4,
-        request_timeout: std::time::Duration::ZERO,
+        request_timeout: std::time::Duration::from_millis(200),
     };
     let s = Server::start_limited(numinv::store::Store::in_memory().unwrap(), limits).await;
-    let h = s.call(Method::GET, "/healthz", None, "").await;
-    assert_eq!(h.status, 200);
-    let msg = s.get("/api/numbers").await.error(503);
+    // Another writer holds the store's write lock until told to stop, so the API's write
+    // cannot finish within its timeout.
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let store = s.store.clone();
+    let holder = std::thread::spawn(move || {
+        store
+            .write("test.hold", "test", api_support::now(), |_| {
+                started_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                Ok::<_, numinv::store::StoreError>(())
+            })
+            .unwrap();
+    });
+    started_rx.recv().unwrap();
+    let msg = s
+        .post("/api/numbers", r#"{"numbers": ["+442079460001"]}"#)
+        .await
+        .error(503);
     assert!(
         msg.contains("/api/numbers") && msg.contains("retry"),
         "{msg}"
     );
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    assert_eq!(s.call(Method::GET, "/healthz", None, "").await.status, 200);
     s.stop().await;
 }

@@ -11,6 +11,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::wire::ErrorBody;
 use super::{ApiError, ApiState};
 use crate::store::EntryFilter;
 
@@ -117,6 +118,15 @@ pub async fn count_requests(
 }
 
 /// `GET /metrics`
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, description = "No valid bearer token", body = ErrorBody)
+    )
+)]
 pub async fn render(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let entries = state
         .blocking(|store, _| {

@@ -10,6 +10,7 @@ mod extract;
 pub(crate) mod handlers;
 mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod wire;
 
 use std::future::Future;
@@ -17,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::{get, on, MethodFilter, MethodRouter};
 use axum::Router;
 use chrono::{DateTime, Utc};
 
@@ -81,6 +83,7 @@ pub fn router_with(state: ApiState, limits: Limits) -> Router {
     Router::new()
         .merge(api)
         .route("/healthz", get(handlers::healthz))
+        .route("/api/openapi.json", get(openapi::document))
         .merge(crate::web::routes(state.clone()))
         .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::max(BODY_MAX_BYTES))
@@ -96,43 +99,76 @@ pub fn router_with(state: ApiState, limits: Limits) -> Router {
         .with_state(state)
 }
 
-/// The routes that need a bearer token; the read role may only GET.
-fn api_routes() -> Router<ApiState> {
+/// One route: method, path template, and its handler (with any route-specific layer).
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    route: MethodRouter<ApiState>,
+}
+
+fn ep<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
+where
+    H: axum::handler::Handler<T, ApiState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+    Endpoint {
+        method,
+        path,
+        route: on(filter, handler),
+    }
+}
+
+/// The routes that need a bearer token (the read role may only GET). The router is built
+/// from this table, and the OpenAPI test checks every row appears in the document.
+/// A new operation (sync, purge, audit) is one row here and one handler.
+pub fn endpoints() -> Vec<Endpoint> {
     use handlers::{admin, numbers};
-    Router::new()
-        .route("/metrics", get(metrics::render))
-        .route("/api/numbers", get(numbers::list).post(numbers::add))
-        .route(
-            "/api/numbers/import",
-            post(numbers::import).layer(DefaultBodyLimit::max(IMPORT_BODY_MAX_BYTES)),
-        )
-        .route("/api/numbers/export", get(numbers::export))
-        .route("/api/numbers/allocate", post(numbers::allocate))
-        .route(
-            "/api/numbers/{number}",
-            get(numbers::show).delete(numbers::delete),
-        )
-        .route("/api/numbers/{number}/history", get(numbers::history))
-        .route("/api/numbers/{number}/reserve", post(numbers::reserve))
-        .route("/api/numbers/{number}/unreserve", post(numbers::unreserve))
-        .route("/api/numbers/{number}/cool", post(numbers::cool))
-        .route("/api/numbers/{number}/release", post(numbers::release))
-        .route("/api/numbers/{number}/unassign", post(numbers::unassign))
-        .route("/api/transactions", get(admin::transactions))
-        .route("/api/transactions/{id}", get(admin::transaction))
-        .route("/api/events", get(admin::events))
-        .route("/api/macros", get(admin::macros))
-        .route(
-            "/api/macros/{name}",
-            get(admin::get_macro).put(admin::set_macro),
-        )
-        .route("/api/settings", get(admin::settings))
-        .route(
-            "/api/settings/{name}",
-            get(admin::get_setting).put(admin::set_setting),
-        )
-        .route("/api/expire", post(admin::expire))
-        .route("/api/tokens", get(admin::tokens))
+    use Method as M;
+    let mut import = ep(M::POST, "/api/numbers/import", numbers::import);
+    import.route = import
+        .route
+        .layer(DefaultBodyLimit::max(IMPORT_BODY_MAX_BYTES));
+    vec![
+        ep(M::GET, "/metrics", metrics::render),
+        ep(M::GET, "/api/numbers", numbers::list),
+        ep(M::POST, "/api/numbers", numbers::add),
+        import,
+        ep(M::GET, "/api/numbers/export", numbers::export),
+        ep(M::POST, "/api/numbers/allocate", numbers::allocate),
+        ep(M::GET, "/api/numbers/{number}", numbers::show),
+        ep(M::DELETE, "/api/numbers/{number}", numbers::delete),
+        ep(M::GET, "/api/numbers/{number}/history", numbers::history),
+        ep(M::POST, "/api/numbers/{number}/reserve", numbers::reserve),
+        ep(
+            M::POST,
+            "/api/numbers/{number}/unreserve",
+            numbers::unreserve,
+        ),
+        ep(M::POST, "/api/numbers/{number}/cool", numbers::cool),
+        ep(M::POST, "/api/numbers/{number}/release", numbers::release),
+        ep(M::POST, "/api/numbers/{number}/unassign", numbers::unassign),
+        ep(M::GET, "/api/transactions", admin::transactions),
+        ep(M::GET, "/api/transactions/{id}", admin::transaction),
+        ep(M::GET, "/api/events", admin::events),
+        ep(M::GET, "/api/macros", admin::macros),
+        ep(M::GET, "/api/macros/{name}", admin::get_macro),
+        ep(M::PUT, "/api/macros/{name}", admin::set_macro),
+        ep(M::GET, "/api/settings", admin::settings),
+        ep(M::GET, "/api/settings/{name}", admin::get_setting),
+        ep(M::PUT, "/api/settings/{name}", admin::set_setting),
+        ep(M::POST, "/api/expire", admin::expire),
+        ep(M::GET, "/api/tokens", admin::tokens),
+    ]
+}
+
+/// Routes anyone may call.
+pub const PUBLIC_ROUTES: &[&str] = &["/healthz", "/api/openapi.json"];
+
+fn api_routes() -> Router<ApiState> {
+    endpoints()
+        .into_iter()
+        .fold(Router::new(), |r, e| r.route(e.path, e.route))
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish.

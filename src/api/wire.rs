@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::domain::Entry;
 use crate::ops::tokens::TokenRecord;
 use crate::store::{decode, Entity, Event, TxRecord};
 
 /// An entry as the API and `--format json` show it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EntryView {
     pub number: String,
     pub status: String,
@@ -52,7 +53,7 @@ impl From<&Entry> for EntryView {
 }
 
 /// An event with its before/after decoded where the entity is known.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EventView {
     pub seq: u64,
     pub at: DateTime<Utc>,
@@ -60,7 +61,11 @@ pub struct EventView {
     pub actor: String,
     pub entity: String,
     pub key: String,
+    /// The row before the change (absent when created), decoded where the entity is known.
+    #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
+    /// The row after the change (absent when deleted).
+    #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
 }
 
@@ -109,7 +114,7 @@ pub fn value_json(entity: Entity, key: &str, bytes: &[u8]) -> serde_json::Value 
 }
 
 /// A transaction record.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TxView {
     pub id: u64,
     pub kind: String,
@@ -145,7 +150,7 @@ impl From<&TxRecord> for TxView {
 }
 
 /// A token as listed: never its secret, never its hash.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TokenView {
     pub name: String,
     pub role: String,
@@ -165,20 +170,20 @@ impl From<&TokenRecord> for TokenView {
 }
 
 /// Every error answer: one line saying what, which input, and what to do.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     pub error: String,
 }
 
 /// One page of `GET /api/numbers`; `next` is the `after` of the following page.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EntryPage {
     pub items: Vec<EntryView>,
     pub next: Option<String>,
 }
 
 /// What a single-number workflow did.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ChangeView {
     pub entry: EntryView,
     /// The transaction id, or `None` when nothing changed.
@@ -186,7 +191,7 @@ pub struct ChangeView {
 }
 
 /// What an add or import did.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AddView {
     pub created: Vec<String>,
     pub skipped: Vec<String>,
@@ -194,7 +199,7 @@ pub struct AddView {
 }
 
 /// What an expiry sweep did.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExpireView {
     pub released: u64,
     pub overdue: u64,
@@ -202,7 +207,7 @@ pub struct ExpireView {
 }
 
 /// A transaction with the events it wrote.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TxDetailView {
     pub transaction: TxView,
     pub events: Vec<EventView>,
@@ -211,14 +216,14 @@ pub struct TxDetailView {
 }
 
 /// One page of the change log; `next` is the `after` of the following page.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EventPage {
     pub events: Vec<EventView>,
     pub next: u64,
 }
 
 /// A macro's or setting's value.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ValueView {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,7 +234,7 @@ pub struct ValueView {
 }
 
 /// `POST /api/numbers`: numbers and/or an inclusive range.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddRequest {
     #[serde(default)]
@@ -243,7 +248,7 @@ pub struct AddRequest {
 }
 
 /// `POST /api/numbers/{number}/reserve`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReserveRequest {
     #[serde(default)]
@@ -255,7 +260,7 @@ pub struct ReserveRequest {
 }
 
 /// `POST /api/numbers/{number}/cool`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoolRequest {
     #[serde(default)]
@@ -263,7 +268,7 @@ pub struct CoolRequest {
 }
 
 /// `POST /api/numbers/allocate`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllocateRequest {
     #[serde(default)]
@@ -275,7 +280,7 @@ pub struct AllocateRequest {
 }
 
 /// `PUT /api/macros/{name}` and `PUT /api/settings/{name}`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRequest {
     pub value: String,

@@ -6,7 +6,8 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use crate::api::wire::{
-    EventPage, EventView, ExpireView, SetRequest, TokenView, TxDetailView, TxView, ValueView,
+    ErrorBody, EventPage, EventView, ExpireView, SetRequest, TokenView, TxDetailView, TxView,
+    ValueView,
 };
 use crate::api::{ApiError, ApiState, Body, Q};
 use crate::domain::settings;
@@ -18,8 +19,9 @@ pub const EVENTS_PAGE_MAX: usize = 1000;
 /// Most transactions one list carries.
 pub const TX_PAGE_MAX: usize = 1000;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Limit {
     pub limit: Option<usize>,
 }
@@ -37,6 +39,17 @@ fn checked(limit: Option<usize>, default: usize, max: usize) -> Result<usize, Ap
 }
 
 /// `GET /api/transactions?limit=N`: newest first.
+#[utoipa::path(
+    get,
+    path = "/api/transactions",
+    tag = "log",
+    params(Limit),
+    responses(
+        (status = 200, description = "Newest first", body = Vec<TxView>),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody)
+    )
+)]
 pub async fn transactions(
     State(state): State<ApiState>,
     Q(q): Q<Limit>,
@@ -72,6 +85,18 @@ pub fn transaction_detail(store: &crate::store::Store, id: u64) -> Result<TxDeta
 }
 
 /// `GET /api/transactions/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/transactions/{id}",
+    tag = "log",
+    params(("id" = u64, Path, description = "Transaction id")),
+    responses(
+        (status = 200, description = "The transaction and its events", body = TxDetailView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn transaction(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -88,8 +113,9 @@ pub async fn transaction(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     pub after: Option<u64>,
     pub limit: Option<usize>,
@@ -97,6 +123,17 @@ pub struct EventsQuery {
 
 /// `GET /api/events?after=SEQ&limit=N`: the change log after `SEQ`, oldest first. Poll with
 /// the returned `next` to follow it.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "log",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "Events after `after`, oldest first", body = EventPage),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody)
+    )
+)]
 pub async fn events(
     State(state): State<ApiState>,
     Q(q): Q<EventsQuery>,
@@ -113,14 +150,26 @@ pub async fn events(
     }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HierarchyQuery {
     #[serde(default)]
     pub hierarchy: String,
 }
 
 /// `GET /api/macros?hierarchy=`: every known macro's effective value there.
+#[utoipa::path(
+    get,
+    path = "/api/macros",
+    tag = "settings",
+    params(HierarchyQuery),
+    responses(
+        (status = 200, description = "Every macro's effective value", body = Vec<ValueView>),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody)
+    )
+)]
 pub async fn macros(
     State(state): State<ApiState>,
     Q(q): Q<HierarchyQuery>,
@@ -144,6 +193,18 @@ pub async fn macros(
 }
 
 /// `GET /api/macros/{name}?hierarchy=`
+#[utoipa::path(
+    get,
+    path = "/api/macros/{name}",
+    tag = "settings",
+    params(("name" = String, Path, description = "Macro name"), HierarchyQuery),
+    responses(
+        (status = 200, description = "Effective value (nearest definition walking up)", body = ValueView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn get_macro(
     State(state): State<ApiState>,
     Path(name): Path<String>,
@@ -165,6 +226,19 @@ pub async fn get_macro(
 }
 
 /// `PUT /api/macros/{name}` with `{"value": "...", "hierarchy": "..."}`.
+#[utoipa::path(
+    put,
+    path = "/api/macros/{name}",
+    tag = "settings",
+    params(("name" = String, Path, description = "Macro name")),
+    request_body = SetRequest,
+    responses(
+        (status = 200, description = "Set", body = ValueView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody)
+    )
+)]
 pub async fn set_macro(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -188,6 +262,15 @@ pub async fn set_macro(
 }
 
 /// `GET /api/settings`: every setting with its value.
+#[utoipa::path(
+    get,
+    path = "/api/settings",
+    tag = "settings",
+    responses(
+        (status = 200, description = "Every setting", body = Vec<ValueView>),
+        (status = 401, description = "No valid bearer token", body = ErrorBody)
+    )
+)]
 pub async fn settings(State(state): State<ApiState>) -> Result<Json<Vec<ValueView>>, ApiError> {
     let views = state
         .blocking(|store, _| {
@@ -208,6 +291,17 @@ pub async fn settings(State(state): State<ApiState>) -> Result<Json<Vec<ValueVie
 }
 
 /// `GET /api/settings/{name}`
+#[utoipa::path(
+    get,
+    path = "/api/settings/{name}",
+    tag = "settings",
+    params(("name" = String, Path, description = "Setting name")),
+    responses(
+        (status = 200, description = "Its value", body = ValueView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody)
+    )
+)]
 pub async fn get_setting(
     State(state): State<ApiState>,
     Path(name): Path<String>,
@@ -228,6 +322,19 @@ pub async fn get_setting(
 }
 
 /// `PUT /api/settings/{name}` with `{"value": "..."}`.
+#[utoipa::path(
+    put,
+    path = "/api/settings/{name}",
+    tag = "settings",
+    params(("name" = String, Path, description = "Setting name")),
+    request_body = SetRequest,
+    responses(
+        (status = 200, description = "Set", body = ValueView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody)
+    )
+)]
 pub async fn set_setting(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -256,6 +363,16 @@ pub async fn set_setting(
 }
 
 /// `POST /api/expire`: runs the expiry sweep now; answers with its transaction id.
+#[utoipa::path(
+    post,
+    path = "/api/expire",
+    tag = "log",
+    responses(
+        (status = 200, description = "What the sweep released, and its transaction", body = ExpireView),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody)
+    )
+)]
 pub async fn expire(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -272,6 +389,15 @@ pub async fn expire(
 }
 
 /// `GET /api/tokens`: names, roles and dates; never secrets or hashes.
+#[utoipa::path(
+    get,
+    path = "/api/tokens",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "Token names and roles; never secrets", body = Vec<TokenView>),
+        (status = 401, description = "No valid bearer token", body = ErrorBody)
+    )
+)]
 pub async fn tokens(State(state): State<ApiState>) -> Result<Json<Vec<TokenView>>, ApiError> {
     let list = state
         .blocking(|store, _| Ok(tokens::list(&store.read()?)?))

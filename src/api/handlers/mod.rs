@@ -10,6 +10,13 @@ use axum::response::{Html, IntoResponse, Response};
 use super::ApiError;
 
 /// `GET /healthz`: no auth, no store access; says the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    security(()),
+    responses((status = 200, description = "The process answers", content_type = "text/plain", body = String))
+)]
 pub async fn healthz() -> &'static str {
     "ok\n"
 }

@@ -8,8 +8,8 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use crate::api::wire::{
-    AddRequest, AddView, AllocateRequest, ChangeView, CoolRequest, EntryPage, EntryView, EventView,
-    ReserveRequest,
+    AddRequest, AddView, AllocateRequest, ChangeView, CoolRequest, EntryPage, EntryView, ErrorBody,
+    EventView, ReserveRequest,
 };
 use crate::api::{ApiError, ApiState, Body, Q};
 use crate::domain::{Entry, Status};
@@ -24,8 +24,9 @@ pub const PAGE_DEFAULT: usize = 100;
 pub const PAGE_MAX: usize = 1000;
 
 /// Filters and paging of `GET /api/numbers` (and the web list, and export).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub status: Option<String>,
     pub vendor: Option<String>,
@@ -80,13 +81,26 @@ pub fn page(store: &Store, q: &ListQuery) -> Result<(Vec<Entry>, Option<String>)
 }
 
 /// `?hierarchy=` of the routes naming one number (needed for an extension at several sites).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct At {
     pub hierarchy: Option<String>,
 }
 
 /// `GET /api/numbers`
+#[utoipa::path(
+    get,
+    path = "/api/numbers",
+    tag = "numbers",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of numbers", body = EntryPage),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn list(
     State(state): State<ApiState>,
     Q(q): Q<ListQuery>,
@@ -99,6 +113,18 @@ pub async fn list(
 }
 
 /// `GET /api/numbers/{number}`
+#[utoipa::path(
+    get,
+    path = "/api/numbers/{number}",
+    tag = "numbers",
+    params(("number" = String, Path, description = "The number: E.164, national, or an extension"), At),
+    responses(
+        (status = 200, description = "The number", body = EntryView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn show(
     State(state): State<ApiState>,
     Path(number): Path<String>,
@@ -111,6 +137,18 @@ pub async fn show(
 }
 
 /// `GET /api/numbers/{number}/history`
+#[utoipa::path(
+    get,
+    path = "/api/numbers/{number}/history",
+    tag = "numbers",
+    params(("number" = String, Path, description = "The number: E.164, national, or an extension"), At),
+    responses(
+        (status = 200, description = "Its events, oldest first", body = Vec<EventView>),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn history(
     State(state): State<ApiState>,
     Path(number): Path<String>,
@@ -137,6 +175,20 @@ fn add_view(r: AddReport) -> AddView {
 }
 
 /// `POST /api/numbers`
+#[utoipa::path(
+    post,
+    path = "/api/numbers",
+    tag = "numbers",
+    request_body = AddRequest,
+    responses(
+        (status = 201, description = "Created (existing numbers skipped)", body = AddView),
+        (status = 200, description = "Nothing created: all existed", body = AddView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn add(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -163,8 +215,9 @@ pub async fn add(
 }
 
 /// `?hierarchy=&region=` of an import.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     #[serde(default)]
     pub hierarchy: String,
@@ -172,6 +225,21 @@ pub struct ImportQuery {
 }
 
 /// `POST /api/numbers/import` with a CSV body (header row first).
+#[utoipa::path(
+    post,
+    path = "/api/numbers/import",
+    tag = "numbers",
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "CSV with a header row"),
+    responses(
+        (status = 200, description = "What was created and skipped", body = AddView),
+        (status = 413, description = "Body over 8 MiB", body = ErrorBody),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn import(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -194,6 +262,18 @@ pub async fn import(
 }
 
 /// `GET /api/numbers/export`: every matching entry as CSV.
+#[utoipa::path(
+    get,
+    path = "/api/numbers/export",
+    tag = "numbers",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Every matching number as CSV", content_type = "text/csv", body = String),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn export(
     State(state): State<ApiState>,
     Q(q): Q<ListQuery>,
@@ -239,6 +319,20 @@ where
 }
 
 /// `POST /api/numbers/{number}/reserve`
+#[utoipa::path(
+    post,
+    path = "/api/numbers/{number}/reserve",
+    tag = "numbers",
+    params(("number" = String, Path, description = "The number: E.164, national, or an extension"), At),
+    request_body = ReserveRequest,
+    responses(
+        (status = 200, description = "Reserved", body = ChangeView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn reserve(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -260,6 +354,19 @@ pub async fn reserve(
 }
 
 /// `POST /api/numbers/{number}/unreserve`
+#[utoipa::path(
+    post,
+    path = "/api/numbers/{number}/unreserve",
+    tag = "numbers",
+    params(("number" = String, Path, description = "The number: E.164, national, or an extension"), At),
+    responses(
+        (status = 200, description = "Available again", body = ChangeView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn unreserve(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -273,6 +380,20 @@ pub async fn unreserve(
 }
 
 /// `POST /api/numbers/{number}/cool`
+#[utoipa::path(
+    post,
+    path = "/api/numbers/{number}/cool",
+    tag = "numbers",
+    params(("number" = String, Path, description = "The number: E.164, national, or an extension"), At),
+    request_body = CoolRequest,
+    responses(
+        (status = 200, description = "Cooling", body = ChangeView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn cool(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -287,6 +408,19 @@ pub async fn cool(
 }
 
 /// `POST /api/numbers/{number}/release`
+#[utoipa::path(
+    post,
+    path = "/api/numbers/{number}/release",
+    tag = "numbers",
+    params(("number" = String, Path, description = "The number: E.164, national, or an extension"), At),
+    responses(
+        (status = 200, description = "Available again", body = ChangeView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn release(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -300,6 +434,19 @@ pub async fn release(
 }
 
 /// `POST /api/numbers/{number}/unassign`
+#[utoipa::path(
+    post,
+    path = "/api/numbers/{number}/unassign",
+    tag = "numbers",
+    params(("number" = String, Path, description = "The number: E.164, national, or an extension"), At),
+    responses(
+        (status = 200, description = "Cooling or Available", body = ChangeView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn unassign(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -313,6 +460,19 @@ pub async fn unassign(
 }
 
 /// `DELETE /api/numbers/{number}`
+#[utoipa::path(
+    delete,
+    path = "/api/numbers/{number}",
+    tag = "numbers",
+    params(("number" = String, Path, description = "The number: E.164, national, or an extension"), At),
+    responses(
+        (status = 200, description = "Deleted; the entry as it was", body = ChangeView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn delete(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
@@ -326,6 +486,19 @@ pub async fn delete(
 }
 
 /// `POST /api/numbers/allocate`
+#[utoipa::path(
+    post,
+    path = "/api/numbers/allocate",
+    tag = "numbers",
+    request_body = AllocateRequest,
+    responses(
+        (status = 200, description = "The number now Used / User", body = ChangeView),
+        (status = 400, description = "Bad input; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "A read token tried to change something", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody)
+    )
+)]
 pub async fn allocate(
     State(state): State<ApiState>,
     Extension(who): Extension<Principal>,
