@@ -95,7 +95,7 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
     }
     let message = match status {
         StatusCode::METHOD_NOT_ALLOWED => {
-            format!("method {method} is not allowed on {path}; see the API routes in ARCHITECTURE.md")
+            format!("method {method} is not allowed on {path}; the routes and their methods are listed at /api/openapi.json")
         }
         StatusCode::PAYLOAD_TOO_LARGE => format!(
             "request body for {method} {path} is too large; the limit is {} KiB ({} MiB for CSV import)",

@@ -16,9 +16,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|r| ApiError::new(r.status(), r.body_text()))?;
+        let path = req.uri().path().to_string();
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    r.status(),
+                    format!(
+                        "request body for {path} is larger than {} KiB; send less (CSV goes to /api/numbers/import, up to {} MiB)",
+                        super::BODY_MAX_BYTES / 1024,
+                        super::IMPORT_BODY_MAX_BYTES / 1024 / 1024
+                    ),
+                )
+            } else {
+                ApiError::new(r.status(), format!("cannot read the request body: {}", r.body_text()))
+            }
+        })?;
         let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
             Bytes::from_static(b"{}")
         } else {

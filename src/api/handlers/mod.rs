@@ -26,7 +26,7 @@ pub async fn not_found(uri: Uri) -> Response {
     let path = uri.path();
     if path.starts_with("/api") || path == "/metrics" {
         ApiError::not_found(format!(
-            "no route {path}; API routes are under /api/numbers, /api/transactions, /api/events, /api/macros, /api/settings, /api/expire"
+            "no route {path}; the API routes are listed at /api/openapi.json"
         ))
         .into_response()
     } else {
