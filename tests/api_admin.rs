@@ -167,17 +167,26 @@ async fn expire_returns_its_transaction_and_counts_in_metrics() {
     assert_eq!(again["released"], 0);
     assert!(again["transaction"].is_null());
 
+    // A sweep run elsewhere (the scheduler, the CLI) counts too: the totals come from the log.
+    let later = numinv::ops::Ctx::new(&s.store, now() + chrono::Duration::days(3), "expiry");
+    numinv::ops::admin::expire(&later).unwrap();
     let m = s.get("/metrics").await;
     assert_eq!(m.status, 200);
     assert!(m.header("content-type").unwrap().starts_with("text/plain"));
     let body = &m.body;
-    assert!(body.contains("numinv_expiry_released_total 1\n"), "{body}");
+    assert!(body.contains("numinv_expiry_released_total 2\n"), "{body}");
     assert!(
-        body.contains("numinv_entries{status=\"Available\",vendor=\"\"} 1\n"),
+        body.contains("numinv_expiry_transactions_total 2\n"),
         "{body}"
     );
     assert!(
-        body.contains("numinv_entries{status=\"Cooling\",vendor=\"\"} 1\n"),
+        body.contains("numinv_entries{status=\"Available\",vendor=\"\"} 2\n"),
+        "{body}"
+    );
+    assert!(!body.contains("status=\"Cooling\""), "{body}");
+    let head = s.store.head().unwrap().0;
+    assert!(
+        body.contains(&format!("numinv_log_head_seq {head}\n")),
         "{body}"
     );
     assert!(

@@ -36,7 +36,7 @@ pub use metrics::Metrics;
 pub struct ApiState {
     pub store: Arc<Store>,
     pub clock: Arc<dyn Clock>,
-    /// Counters shown at `/metrics`; the expiry scheduler reports its releases here too.
+    /// Request counters shown at `/metrics`.
     pub metrics: Arc<Metrics>,
 }
 

@@ -380,7 +380,6 @@ pub async fn expire(
     let r = state
         .blocking(move |store, now| Ok(ops::expire(&Ctx::new(store, now, who.actor()))?))
         .await?;
-    state.metrics.record_expiry(r.released);
     Ok(Json(ExpireView {
         released: r.released,
         overdue: r.overdue,
