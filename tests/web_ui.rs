@@ -88,6 +88,12 @@ async fn sign_in_filter_to_cooling_and_see_release_dates() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    assert!(r
+        .header("content-security-policy")
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
     let html = &r.body;
     assert!(html.contains("+442079460001"), "{html}");
     assert!(html.contains("+442079460003"), "{html}");
