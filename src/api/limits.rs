@@ -58,7 +58,7 @@ pub async fn gate(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Re
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
-                "{path} did not finish within {} s; the server is busy or the request too large: retry later or narrow it",
+                "{path} did not finish within {} s (server busy or request too large); a change may still complete, so check /api/transactions before you retry",
                 gate.timeout.as_secs()
             ),
         )

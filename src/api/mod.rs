@@ -3,7 +3,13 @@
 //!
 //! Every route is one small handler that parses its input, calls one `ops` function on a
 //! blocking thread (redb is blocking) and renders the result. Adding a route for a new
-//! operation (sync, purge, audit) means adding one handler and one `.route(...)` line.
+//! operation (sync, purge, audit) means: a handler with `#[utoipa::path]` in `handlers/`,
+//! one row in [`endpoints`], and its name in the `paths(...)` of `openapi.rs`
+//! (`tests/api_openapi.rs` fails if the last is forgotten). Auth, limits, metrics and the
+//! JSON error shape apply to it without further code.
+//!
+//! Layers, outermost first: request counting (`metrics`), JSON error bodies (`error`),
+//! concurrency and timeout (`limits`), body size, then bearer auth on the `/api` table.
 
 mod error;
 mod extract;

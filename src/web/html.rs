@@ -95,6 +95,11 @@ pub fn release_cell(date: Option<NaiveDate>, today: NaiveDate) -> String {
     }
 }
 
+/// A time as administrators read it: `2026-12-03 10:00:00 UTC`.
+pub fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
 /// Who is signed in, for the page header.
 pub struct Viewer<'a> {
     pub name: &'a str,

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::html::{esc, number_href, page, query, release_cell, status_badge, Viewer};
+use super::html::{self, esc, number_href, page, query, release_cell, status_badge, Viewer};
 use super::{Session, SESSION_COOKIE};
 use crate::api::handlers::admin::transaction_detail;
 use crate::api::handlers::numbers::{page as list_page, ListQuery};
@@ -291,7 +291,7 @@ pub async fn number(
     for (k, v) in &e.extra {
         field(k, esc(v));
     }
-    field("Updated", esc(&e.updated_at.to_rfc3339()));
+    field("Updated", esc(&html::time(&e.updated_at)));
     field("Version", e.version.to_string());
     body.push_str("</dl>");
     if s.who.role == Role::Admin {
@@ -304,7 +304,7 @@ pub async fn number(
             body,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/transactions/{}\">{}</a></td><td>{}</td></tr>",
             v.seq,
-            esc(&v.at.to_rfc3339()),
+            esc(&html::time(&v.at)),
             esc(&v.actor),
             v.tx_id,
             v.tx_id,
@@ -499,7 +499,7 @@ pub async fn transactions(
             esc(&t.kind),
             esc(&t.actor),
             esc(t.status.as_str()),
-            esc(&t.started_at.to_rfc3339()),
+            esc(&html::time(&t.started_at)),
             esc(&counts.join(", ")),
             esc(&t.message),
         );
@@ -541,8 +541,8 @@ pub async fn transaction(
     for (k, v) in [
         ("Actor", t.actor.clone()),
         ("Status", t.status.clone()),
-        ("Started", t.started_at.to_rfc3339()),
-        ("Finished", t.finished_at.to_rfc3339()),
+        ("Started", html::time(&t.started_at)),
+        ("Finished", html::time(&t.finished_at)),
         ("Counts", counts.join(", ")),
         ("Message", t.message.clone()),
     ] {
