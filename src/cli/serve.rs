@@ -56,7 +56,7 @@ pub fn run(g: &Global, args: ServeArgs) -> anyhow::Result<String> {
             store.clone(),
             clock.clone(),
             SchedulerOptions {
-                expiry_every: Duration::from_secs(args.expiry_every_s.max(1)),
+                expiry_every: chrono::Duration::seconds(args.expiry_every_s.max(1) as i64),
                 ..SchedulerOptions::default()
             },
             stop_rx.clone(),
