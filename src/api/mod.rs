@@ -17,6 +17,7 @@ pub(crate) mod handlers;
 mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod tls;
 pub mod wire;
 
 use std::future::Future;
