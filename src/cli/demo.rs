@@ -18,16 +18,35 @@ use crate::ops::{self, Ctx};
 use crate::store::{EntryFilter, Store};
 use crate::sync::{engine, SyncOptions};
 
+/// The simulated estate.
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {
-    /// Registered users in the simulated estate.
+pub struct Population {
+    /// Registered users.
     #[arg(long, default_value_t = 5000)]
     pub users: usize,
     /// SBC nodes.
     #[arg(long, default_value_t = 3)]
     pub nodes: usize,
+    /// The same seed gives the same estate and the same churn.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+impl Population {
+    fn simulator(&self) -> Simulator {
+        Simulator::new(SimConfig {
+            seed: self.seed,
+            users: self.users,
+            nodes: self.nodes,
+            ..SimConfig::default()
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub population: Population,
     /// Virtual minutes per real minute (1440: a virtual day per minute).
     #[arg(long, default_value_t = 1440)]
     pub speed: u64,
@@ -44,12 +63,8 @@ pub struct DemoArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
-    #[arg(long, default_value_t = 1000)]
-    pub users: usize,
-    #[arg(long, default_value_t = 3)]
-    pub nodes: usize,
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub population: Population,
     /// HTTPS listen address.
     #[arg(long, default_value = "127.0.0.1:8443")]
     pub https: std::net::SocketAddr,
@@ -83,12 +98,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn run_sim(args: SimArgs) -> anyhow::Result<String> {
     let rt = runtime()?;
     rt.block_on(async {
-        let sim = Simulator::new(SimConfig {
-            seed: args.seed,
-            users: args.users,
-            nodes: args.nodes,
-            ..SimConfig::default()
-        });
+        let sim = args.population.simulator();
         let running = sim
             .serve(ServeOptions {
                 http: args.http,
@@ -97,7 +107,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<String> {
             .await?;
         println!(
             "simulator: {} users on {} nodes (seed {})",
-            args.users, args.nodes, args.seed
+            args.population.users, args.population.nodes, args.population.seed
         );
         if let Some(u) = &running.http_url {
             println!("  http:  {u}/ARM/v1");
@@ -149,12 +159,7 @@ fn tempfile_dir() -> anyhow::Result<TempDir> {
 }
 
 async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow::Result<String> {
-    let sim = Simulator::new(SimConfig {
-        seed: args.seed,
-        users: args.users,
-        nodes: args.nodes,
-        ..SimConfig::default()
-    });
+    let sim = args.population.simulator();
     let running = sim
         .serve(ServeOptions {
             http: None,
@@ -172,9 +177,9 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
     println!(
         "numinv demo: simulated ARM at {}/ARM/v1 ({} users, {} nodes, seed {})",
         running.https_url.clone().unwrap_or_default(),
-        args.users,
-        args.nodes,
-        args.seed
+        args.population.users,
+        args.population.nodes,
+        args.population.seed
     );
     println!("data dir: {}", data_dir.display());
 
@@ -222,7 +227,7 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
         ops::connections::add(&ctx, conn.clone(), &Secret::from("sim-password"))?;
     }
     // Sync on save: the first sync, with a progress bar.
-    let total = args.users.max(1);
+    let total = args.population.users.max(1);
     let mut bar = |p: crate::arm::PageProgress| {
         let done = (p.users * 30 / total).min(30);
         print!(

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use codec::{decode, encode, FORMAT_VERSION};
 pub use event::{Event, EventFault, EventRecord, Hash};
 pub use log::{LogSource, ReplayStop, StateRow, VerifyReport};
+pub use read::macro_key;
 pub use tables::Entity;
 pub use write::Writer;
 
