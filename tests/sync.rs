@@ -490,10 +490,12 @@ fn audit_lists_corruptions_and_fix_repairs_them_without_deleting() {
     assert!(sync::audit::audit(&rig.store.read().unwrap(), at(3, 10))
         .unwrap()
         .is_empty());
+    // Nothing deleted; the missing held number is back, at its connection's hierarchy.
     assert_eq!(
         rig.store.read().unwrap().count(Entity::Entry).unwrap(),
-        count_before
+        count_before + 1
     );
+    assert_eq!(rig.entry("+442079460002").hierarchy, LONDON);
     assert!(rig.entry("+442079460001").is_audiocodes_device());
     rig.store.verify().unwrap();
 }
