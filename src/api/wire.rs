@@ -6,6 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::connection::{Connection, Schedule};
+use crate::domain::device::CachedUser;
 use crate::domain::Entry;
 use crate::ops::tokens::TokenRecord;
 use crate::store::{decode, Entity, Event, TxRecord};
@@ -104,7 +106,14 @@ pub fn value_json(entity: Entity, key: &str, bytes: &[u8]) -> serde_json::Value 
         // The hash stays out: a token's row shows only its name, role and dates.
         Entity::Token => decode::<TokenRecord>(table, k, bytes)
             .map(|t| serde_json::to_value(TokenView::from(&t))),
-        _ => return serde_json::json!({"bytes": bytes.len()}),
+        Entity::RegisteredUser => {
+            decode::<CachedUser>(table, k, bytes).map(|u| serde_json::to_value(u))
+        }
+        // Connection records hold no secret (passwords live encrypted outside the log).
+        Entity::Connection => {
+            decode::<Connection>(table, k, bytes).map(|c| serde_json::to_value(c))
+        }
+        Entity::Schedule => decode::<Schedule>(table, k, bytes).map(|s| serde_json::to_value(s)),
     };
     match r {
         Ok(Ok(v)) => v,
