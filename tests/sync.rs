@@ -245,6 +245,14 @@ fn offline_cools_online_restores_expiry_releases() {
     );
     assert_eq!(e.vendor, Vendor::AudioCodes);
 
+    // Why is it Cooling? The log names the registered user that went offline.
+    let why = ops::numbers::history_with_causes(&rig.store.read().unwrap(), "+442079460042", None)
+        .unwrap();
+    let cause = why
+        .iter()
+        .find(|e| e.entity == Entity::RegisteredUser && e.tx_id == tx.id)
+        .expect("the user change is shown with the cooling");
+    assert_eq!(cause.key, "lon/ru-00000001");
     rig.sim
         .script(&[UserOp::Online {
             id: "ru-00000001".into(),

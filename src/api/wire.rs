@@ -106,14 +106,10 @@ pub fn value_json(entity: Entity, key: &str, bytes: &[u8]) -> serde_json::Value 
         // The hash stays out: a token's row shows only its name, role and dates.
         Entity::Token => decode::<TokenRecord>(table, k, bytes)
             .map(|t| serde_json::to_value(TokenView::from(&t))),
-        Entity::RegisteredUser => {
-            decode::<CachedUser>(table, k, bytes).map(|u| serde_json::to_value(u))
-        }
+        Entity::RegisteredUser => decode::<CachedUser>(table, k, bytes).map(serde_json::to_value),
         // Connection records hold no secret (passwords live encrypted outside the log).
-        Entity::Connection => {
-            decode::<Connection>(table, k, bytes).map(|c| serde_json::to_value(c))
-        }
-        Entity::Schedule => decode::<Schedule>(table, k, bytes).map(|s| serde_json::to_value(s)),
+        Entity::Connection => decode::<Connection>(table, k, bytes).map(serde_json::to_value),
+        Entity::Schedule => decode::<Schedule>(table, k, bytes).map(serde_json::to_value),
     };
     match r {
         Ok(Ok(v)) => v,
