@@ -7,9 +7,9 @@
 //! wrongful cooling); after every failed sync the log has not moved. After a heal phase (faults
 //! cleared, one more sync) the inventory equals the simulator's truth.
 //!
-//! Two tests: `over_http_with_faults` (60 seeds by default, `NUMINV_SIM_SEEDS=2000` for more,
+//! Two tests: `over_http_with_faults` (50 seeds by default, `NUMINV_SIM_SEEDS=2000` for more,
 //! `NUMINV_SIM_SEED=1234` for one) and `in_process_churn`, the same churn without HTTP or
-//! faults but with failed syncs (200 seeds, `NUMINV_SIM_FAST_SEEDS` / `NUMINV_SIM_FAST_SEED`).
+//! faults but with failed syncs (150 seeds, `NUMINV_SIM_FAST_SEEDS` / `NUMINV_SIM_FAST_SEED`).
 //! A failing seed prints the command that replays it.
 
 use std::collections::BTreeSet;
@@ -459,7 +459,7 @@ fn run_all(seeds: &[u64], test: &str, var: &str, run: impl Fn(u64) -> Result<(),
     );
 }
 
-/// Over loopback HTTP with faults. `NUMINV_SIM_SEEDS` (default 60) or `NUMINV_SIM_SEED`.
+/// Over loopback HTTP with faults. `NUMINV_SIM_SEEDS` (default 50) or `NUMINV_SIM_SEED`.
 #[test]
 fn over_http_with_faults() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -467,16 +467,16 @@ fn over_http_with_faults() {
         .enable_all()
         .build()
         .unwrap();
-    let seeds = seeds("NUMINV_SIM_SEED", "NUMINV_SIM_SEEDS", 60);
+    let seeds = seeds("NUMINV_SIM_SEED", "NUMINV_SIM_SEEDS", 50);
     run_all(&seeds, "over_http_with_faults", "NUMINV_SIM_SEED", |seed| {
         run_seed(&rt, seed)
     });
 }
 
-/// In process, more seeds. `NUMINV_SIM_FAST_SEEDS` (default 200) or `NUMINV_SIM_FAST_SEED`.
+/// In process, more seeds. `NUMINV_SIM_FAST_SEEDS` (default 150) or `NUMINV_SIM_FAST_SEED`.
 #[test]
 fn in_process_churn() {
-    let seeds = seeds("NUMINV_SIM_FAST_SEED", "NUMINV_SIM_FAST_SEEDS", 200);
+    let seeds = seeds("NUMINV_SIM_FAST_SEED", "NUMINV_SIM_FAST_SEEDS", 150);
     run_all(
         &seeds,
         "in_process_churn",
