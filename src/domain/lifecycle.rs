@@ -87,6 +87,19 @@ pub fn on_held(
     }
 }
 
+/// A manual workflow or the expiry sweep never leaves a number a device holds `Available` or
+/// `Cooling` (DESIGN §2.2: "X becomes held"): such a result goes to the device at once.
+/// Anything else, or a number nobody holds, is returned as it is.
+pub fn settle_held(next: Entry, held: bool, now: DateTime<Utc>) -> Entry {
+    if !(held && matches!(next.status, Status::Available | Status::Cooling)) {
+        return next;
+    }
+    match on_held(Some(&next), &next.number, &next.hierarchy, now) {
+        Held::Update(e) => e,
+        _ => next,
+    }
+}
+
 fn make_device(e: &mut Entry) {
     e.status = Status::Used;
     e.usage = Usage::only(Usage::DEVICE);
@@ -190,6 +203,17 @@ mod tests {
         };
         let cooled = on_released(&e, 0, now).unwrap();
         assert!(on_expiry(&cooled, now).is_some());
+    }
+
+    #[test]
+    fn a_held_number_never_settles_available_or_cooling() {
+        let now = at(2026, 12, 3, 10);
+        let free = Entry::new("+1", "H", now);
+        assert!(settle_held(free.clone(), true, now).is_audiocodes_device());
+        assert_eq!(settle_held(free.clone(), false, now), free);
+        let mut reserved = free.clone();
+        reserved.status = Status::Reserved;
+        assert_eq!(settle_held(reserved.clone(), true, now), reserved);
     }
 
     #[test]

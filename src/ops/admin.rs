@@ -80,6 +80,8 @@ pub fn expire(ctx: &Ctx<'_>) -> OpResult<ExpireReport> {
                 if e.release_date.is_some_and(|d| d < today) {
                     report.overdue += 1;
                 }
+                // A timed reservation that a device registers ends in the device's hands.
+                let next = lifecycle::settle_held(next, w.is_held(&key)?, ctx.now);
                 w.put_entry(&next)?;
                 report.released += 1;
             }

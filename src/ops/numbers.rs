@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
+use crate::domain::lifecycle;
 use crate::domain::normalize::Number;
 use crate::domain::workflows::{self, parse_number, parse_range};
 use crate::domain::{entry_key, settings, Entry, Status, Usage, Vendor};
@@ -175,7 +176,9 @@ fn update_one(
         let e = w
             .entry(&key)?
             .ok_or_else(|| OpError::NotFound(format!("{raw} is not in the inventory")))?;
-        let next = f(&e, w)?;
+        // A device may hold the number (a conflict that this workflow ends): it must not be
+        // left Available or Cooling under the device.
+        let next = lifecycle::settle_held(f(&e, w)?, w.is_held(&key)?, ctx.now);
         w.put_entry(&next)?;
         w.tx.count("changed", 1);
         Ok::<_, OpError>(next)
@@ -213,6 +216,12 @@ pub fn cool(
     days: Option<u32>,
 ) -> OpResult<(Entry, Option<TxRecord>)> {
     update_one(ctx, "numbers.cool", raw, hierarchy, |e, w| {
+        if w.is_held(&e.key())? {
+            return Err(OpError::Invalid(format!(
+                "{} is held by an AudioCodes device; it cools when the device lets it go",
+                e.number
+            )));
+        }
         let global = global_cooling_days(w)?;
         Ok(workflows::cool(e, days, global, ctx.now)?)
     })

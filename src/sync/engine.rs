@@ -234,11 +234,28 @@ pub async fn run_sync(
     opts: SyncOptions,
     on_page: &mut (dyn FnMut(PageProgress) + Send),
 ) -> OpResult<TxRecord> {
+    run_sync_tuned(store, clock, conn, opts, &|_| {}, on_page).await
+}
+
+/// [`run_sync`] with a hook that adjusts the client configuration before the fetch. The
+/// deterministic simulation test uses it to shrink retry backoffs, so hundreds of faulty
+/// syncs stay cheap; the product always calls [`run_sync`].
+pub async fn run_sync_tuned(
+    store: &Store,
+    clock: &dyn crate::clock::Clock,
+    conn: &Connection,
+    opts: SyncOptions,
+    tune: &(dyn Fn(&mut ClientConfig) + Sync),
+    on_page: &mut (dyn FnMut(PageProgress) + Send),
+) -> OpResult<TxRecord> {
     let started = clock.now();
     let fetched = match client_config(store, conn) {
-        Ok(cfg) => fetch_users(cfg, on_page)
-            .await
-            .map_err(|e| OpError::Invalid(e.to_string())),
+        Ok(mut cfg) => {
+            tune(&mut cfg);
+            fetch_users(cfg, on_page)
+                .await
+                .map_err(|e| OpError::Invalid(e.to_string()))
+        }
         Err(e) => Err(e),
     };
     let result = fetched.and_then(|users| {
