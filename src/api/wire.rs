@@ -568,3 +568,70 @@ pub struct BackupView {
     pub rows: u64,
     pub dir: String,
 }
+
+/// Back from the wire: a remote command renders the entries an API answer carries with the
+/// same code as a local one.
+impl TryFrom<&EntryView> for Entry {
+    type Error = String;
+
+    fn try_from(v: &EntryView) -> Result<Entry, String> {
+        Ok(Entry {
+            number: v.number.clone(),
+            hierarchy: v.hierarchy.clone(),
+            status: crate::domain::Status::parse(&v.status).ok_or_else(|| {
+                format!(
+                    "the server sent status {:?} for {}, which this numinv does not know; use the same version on both sides",
+                    v.status, v.number
+                )
+            })?,
+            usage: crate::domain::Usage::parse(&v.usage),
+            vendor: crate::domain::Vendor::parse(&v.vendor),
+            tag: v.tag.clone(),
+            release_date: v.release_date,
+            description: v.description.clone(),
+            reservation_notes: v.reservation_notes.clone(),
+            reserved_for: v.reserved_for.clone(),
+            e164: v.e164.clone(),
+            extra: v.extra.clone(),
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            version: v.version,
+        })
+    }
+}
+
+/// Back from the wire, as for entries.
+impl TryFrom<&TxView> for TxRecord {
+    type Error = String;
+
+    fn try_from(v: &TxView) -> Result<TxRecord, String> {
+        use crate::store::TxStatus;
+        let status = [
+            TxStatus::Success,
+            TxStatus::SuccessWithWarnings,
+            TxStatus::Fail,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == v.status)
+        .ok_or_else(|| {
+            format!(
+                "the server sent transaction status {:?}, which this numinv does not know; use the same version on both sides",
+                v.status
+            )
+        })?;
+        Ok(TxRecord {
+            id: v.id,
+            kind: v.kind.clone(),
+            actor: v.actor.clone(),
+            status,
+            started_at: v.started_at,
+            finished_at: v.finished_at,
+            counts: v.counts.clone(),
+            message: v.message.clone(),
+            notes: v.notes.clone(),
+            notes_dropped: v.notes_dropped,
+            seq_first: v.seq_first,
+            seq_last: v.seq_last,
+        })
+    }
+}
