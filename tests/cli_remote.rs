@@ -294,3 +294,90 @@ fn remote_changes_go_through_the_api_and_file_commands_say_why_not() {
     let shown = s.ok(&["numbers", "show", "+442079460104"]);
     assert!(shown.contains("Reserved"), "{shown}");
 }
+
+#[test]
+fn remote_connection_sync_audit_and_purge_against_the_simulator() {
+    use numinv_sim::{ChurnRates, ServeOptions, SimConfig, Simulator};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = Simulator::new(SimConfig {
+        users: 12,
+        churn: ChurnRates::none(),
+        ..SimConfig::default()
+    });
+    let running = rt
+        .block_on(sim.serve(ServeOptions {
+            http: Some("127.0.0.1:0".parse().unwrap()),
+            https: None,
+        }))
+        .unwrap();
+    let sim_url = running.http_url.clone().unwrap();
+    let (s, token) = prepared();
+    let srv = Serve::start(&s);
+    let run = |args: &[&str]| {
+        let out = command(&s.data(), args)
+            .env("NUMINV_SERVER", &srv.url)
+            .env("NUMINV_TOKEN", &token)
+            .env("ARM_PASSWORD", "sim-password")
+            .output()
+            .unwrap();
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(out.status.success(), "numinv {args:?}: {e}");
+        assert!(!o.contains("sim-password") && !e.contains("sim-password"));
+        o
+    };
+    let out = run(&[
+        "connections",
+        "add",
+        "lon",
+        "--url",
+        &sim_url,
+        "--username",
+        "admin",
+        "--password-env",
+        "ARM_PASSWORD",
+        "--hierarchy",
+        "Provider/Contoso/London",
+        "--region",
+        "GB",
+    ]);
+    assert!(
+        out.starts_with("added connection lon with jobs SyncAudioCodes__lon and PurgeAudioCodes__lon, schedule ScheduleAudioCodes__lon (inactive) (transaction "),
+        "{out}"
+    );
+    let shown = run(&["connections", "show", "lon"]);
+    assert!(
+        shown.contains("\"url\": ") && !shown.contains("password"),
+        "{shown}"
+    );
+    let out = run(&["sync", "lon"]);
+    assert!(out.starts_with("SyncAudioCodes__lon Success"), "{out}");
+    assert!(out.contains("12 users (12 added"), "{out}");
+    let out = run(&["audit"]);
+    assert!(out.ends_with("0 findings\n"), "{out}");
+    let out = run(&[
+        "schedules",
+        "set",
+        "ScheduleAudioCodes__lon",
+        "--every",
+        "15m",
+        "--active",
+        "true",
+    ]);
+    assert_eq!(out, "ScheduleAudioCodes__lon every 900s, active true\n");
+    let out = run(&["purge", "lon", "--force"]);
+    assert!(out.starts_with("PurgeAudioCodes__lon Success"), "{out}");
+    let out = run(&["connections", "delete", "lon"]);
+    assert!(
+        out.starts_with("deleted connection lon (transaction "),
+        "{out}"
+    );
+    srv.stop();
+    drop(running);
+}
