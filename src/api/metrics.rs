@@ -25,6 +25,17 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     /// What has been read of the change log so far.
     tally: Mutex<LogTally>,
+    /// Syncs run through this server's API or web UI, by connection.
+    syncs: Mutex<BTreeMap<String, SyncStats>>,
+}
+
+/// Runs and time spent syncing one connection.
+#[derive(Clone, Debug, Default)]
+struct SyncStats {
+    /// Result (`Success`, `Success with warnings`, `Fail`) → runs.
+    runs: BTreeMap<String, u64>,
+    duration_s_sum: f64,
+    last_duration_s: f64,
 }
 
 /// Totals read from the change log, advanced incrementally at each scrape.
@@ -83,6 +94,59 @@ impl Metrics {
         }
     }
 
+    /// Records one sync of `connection`: its result and how long it took.
+    pub fn record_sync(&self, connection: &str, result: &str, took: std::time::Duration) {
+        let mut m = self.syncs.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= REQUEST_SERIES_MAX && !m.contains_key(connection) {
+            return;
+        }
+        let s = m.entry(connection.to_string()).or_default();
+        *s.runs.entry(result.to_string()).or_default() += 1;
+        s.duration_s_sum += took.as_secs_f64();
+        s.last_duration_s = took.as_secs_f64();
+    }
+
+    fn sync_exposition(&self, out: &mut String) {
+        let m = self.syncs.lock().unwrap_or_else(|p| p.into_inner());
+        out.push_str("# HELP numinv_sync_runs_total Syncs run through the API or web UI, by connection and result.\n");
+        out.push_str("# TYPE numinv_sync_runs_total counter\n");
+        for (conn, s) in m.iter() {
+            for (result, n) in &s.runs {
+                let _ = writeln!(
+                    out,
+                    "numinv_sync_runs_total{{connection=\"{}\",result=\"{}\"}} {n}",
+                    label(conn),
+                    label(result)
+                );
+            }
+        }
+        out.push_str("# HELP numinv_sync_duration_seconds Time spent in syncs run through the API or web UI.\n");
+        out.push_str("# TYPE numinv_sync_duration_seconds summary\n");
+        for (conn, s) in m.iter() {
+            let runs: u64 = s.runs.values().sum();
+            let c = label(conn);
+            let _ = writeln!(
+                out,
+                "numinv_sync_duration_seconds_sum{{connection=\"{c}\"}} {:.6}",
+                s.duration_s_sum
+            );
+            let _ = writeln!(
+                out,
+                "numinv_sync_duration_seconds_count{{connection=\"{c}\"}} {runs}"
+            );
+        }
+        out.push_str("# HELP numinv_sync_last_duration_seconds Duration of the last sync.\n");
+        out.push_str("# TYPE numinv_sync_last_duration_seconds gauge\n");
+        for (conn, s) in m.iter() {
+            let _ = writeln!(
+                out,
+                "numinv_sync_last_duration_seconds{{connection=\"{}\"}} {:.6}",
+                label(conn),
+                s.last_duration_s
+            );
+        }
+    }
+
     /// The text exposition, given the entry counts by (status, vendor) and the log totals.
     pub fn exposition(&self, entries: &BTreeMap<(String, String), u64>, log: &LogTally) -> String {
         let mut out = String::new();
@@ -124,6 +188,8 @@ impl Metrics {
                 label(route)
             );
         }
+        drop(m);
+        self.sync_exposition(&mut out);
         out
     }
 }

@@ -130,7 +130,7 @@ where
 /// from this table, and the OpenAPI test checks every row appears in the document.
 /// A new operation (sync, purge, audit) is one row here and one handler.
 pub fn endpoints() -> Vec<Endpoint> {
-    use handlers::{admin, numbers};
+    use handlers::{admin, numbers, sync};
     use Method as M;
     let mut import = ep(M::POST, "/api/numbers/import", numbers::import);
     import.route = import
@@ -166,6 +166,19 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(M::PUT, "/api/settings/{name}", admin::set_setting),
         ep(M::POST, "/api/expire", admin::expire),
         ep(M::GET, "/api/tokens", admin::tokens),
+        ep(M::GET, "/api/connections", sync::list),
+        ep(M::POST, "/api/connections", sync::add),
+        ep(M::GET, "/api/connections/{name}", sync::show),
+        ep(M::PUT, "/api/connections/{name}", sync::update),
+        ep(M::DELETE, "/api/connections/{name}", sync::delete),
+        ep(M::POST, "/api/connections/{name}/test", sync::test),
+        ep(M::POST, "/api/connections/{name}/sync", sync::run_sync),
+        ep(M::POST, "/api/connections/{name}/purge", sync::purge),
+        ep(M::GET, "/api/audit", sync::audit),
+        ep(M::POST, "/api/audit/fix", sync::audit_fix),
+        ep(M::GET, "/api/schedules", sync::schedules),
+        ep(M::PUT, "/api/schedules/{name}", sync::set_schedule),
+        ep(M::POST, "/api/backup", sync::backup),
     ]
 }
 

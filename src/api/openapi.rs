@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::SecurityRequirement;
 use utoipa::{Modify, OpenApi};
 
-use super::handlers::{admin, numbers};
+use super::handlers::{admin, numbers, sync};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,6 +42,19 @@ use super::handlers::{admin, numbers};
         admin::set_setting,
         admin::expire,
         admin::tokens,
+        sync::list,
+        sync::add,
+        sync::show,
+        sync::update,
+        sync::delete,
+        sync::test,
+        sync::run_sync,
+        sync::purge,
+        sync::audit,
+        sync::audit_fix,
+        sync::schedules,
+        sync::set_schedule,
+        sync::backup,
         document,
     ),
     modifiers(&BearerAuth)

@@ -4,9 +4,101 @@ use std::path::Path;
 
 use clap::Subcommand;
 
-use super::output::{self, tx_suffix, Format};
+use hyper::Method;
+
+use super::output::{self, tx_id_suffix, Format};
+use super::remote::{back, enc, query, Remote};
 use super::Global;
+use crate::api::wire::{
+    BackupRequest, BackupView, ExpireView, SetRequest, TxDetailView, TxView, ValueView,
+};
 use crate::ops::{admin as ops, Ctx};
+use crate::store::TxRecord;
+
+fn id(tx: &Option<TxRecord>) -> Option<u64> {
+    tx.as_ref().map(|t| t.id)
+}
+
+fn macro_value(g: &Global, name: &str, hierarchy: &str, v: Option<String>) -> String {
+    match g.format() {
+        Format::Json => {
+            output::json(&serde_json::json!({"name": name, "hierarchy": hierarchy, "value": v}))
+        }
+        _ => format!("{}\n", v.unwrap_or_else(|| "(unset)".into())),
+    }
+}
+
+fn macro_set(name: &str, value: &str, hierarchy: &str, tx: Option<u64>) -> String {
+    let at = if hierarchy.is_empty() {
+        "globally".to_string()
+    } else {
+        format!("at {hierarchy}")
+    };
+    format!("{name} = {} {at} ({})\n", value.trim(), tx_id_suffix(tx))
+}
+
+fn setting_value(g: &Global, name: &str, v: String) -> String {
+    match g.format() {
+        Format::Json => output::json(&serde_json::json!({"name": name, "value": v})),
+        _ => format!("{v}\n"),
+    }
+}
+
+fn setting_set(name: &str, value: &str, tx: Option<u64>) -> String {
+    format!("{name} = {} ({})\n", value.trim(), tx_id_suffix(tx))
+}
+
+fn expired(g: &Global, released: u64, overdue: u64, tx: Option<u64>) -> String {
+    match g.format() {
+        Format::Json => output::json(&serde_json::json!({
+            "released": released, "overdue": overdue, "transaction": tx
+        })),
+        _ => format!(
+            "released {released} ({overdue} overdue) ({})\n",
+            tx_id_suffix(tx)
+        ),
+    }
+}
+
+fn remote_macros(g: &Global, r: &Remote, cmd: MacrosCmd) -> anyhow::Result<String> {
+    Ok(match cmd {
+        MacrosCmd::Get { name, hierarchy } => {
+            let q = query(&[("hierarchy", Some(hierarchy.as_str()))]);
+            let v: ValueView = r.get(&format!("/api/macros/{}{q}", enc(&name)))?;
+            macro_value(g, &name, &hierarchy, v.value)
+        }
+        MacrosCmd::Set {
+            name,
+            value,
+            hierarchy,
+        } => {
+            let req = SetRequest {
+                value: value.clone(),
+                hierarchy: hierarchy.clone(),
+            };
+            let v: ValueView = r.send(Method::PUT, &format!("/api/macros/{}", enc(&name)), &req)?;
+            macro_set(&name, &value, &hierarchy, v.transaction)
+        }
+    })
+}
+
+fn remote_settings(g: &Global, r: &Remote, cmd: SettingsCmd) -> anyhow::Result<String> {
+    Ok(match cmd {
+        SettingsCmd::Get { name } => {
+            let v: ValueView = r.get(&format!("/api/settings/{}", enc(&name)))?;
+            setting_value(g, &name, v.value.unwrap_or_default())
+        }
+        SettingsCmd::Set { name, value } => {
+            let req = SetRequest {
+                value: value.clone(),
+                hierarchy: String::new(),
+            };
+            let v: ValueView =
+                r.send(Method::PUT, &format!("/api/settings/{}", enc(&name)), &req)?;
+            setting_set(&name, &value, v.transaction)
+        }
+    })
+}
 
 #[derive(Debug, Subcommand)]
 pub enum MacrosCmd {
@@ -43,16 +135,14 @@ pub enum TransactionsCmd {
 }
 
 pub fn run_macros(g: &Global, cmd: MacrosCmd) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        return remote_macros(g, &r, cmd);
+    }
     let store = g.open_store()?;
     match cmd {
         MacrosCmd::Get { name, hierarchy } => {
             let v = ops::get_macro(&store.read()?, &name, &hierarchy)?;
-            Ok(match g.format() {
-                Format::Json => output::json(
-                    &serde_json::json!({"name": name, "hierarchy": hierarchy, "value": v}),
-                ),
-                _ => format!("{}\n", v.unwrap_or_else(|| "(unset)".into())),
-            })
+            Ok(macro_value(g, &name, &hierarchy, v))
         }
         MacrosCmd::Set {
             name,
@@ -61,59 +151,53 @@ pub fn run_macros(g: &Global, cmd: MacrosCmd) -> anyhow::Result<String> {
         } => {
             let ctx = Ctx::new(&store, g.clock().now(), "cli");
             let tx = ops::set_macro(&ctx, &name, &value, &hierarchy)?;
-            let at = if hierarchy.is_empty() {
-                "globally".to_string()
-            } else {
-                format!("at {hierarchy}")
-            };
-            Ok(format!(
-                "{name} = {} {at} ({})\n",
-                value.trim(),
-                tx_suffix(&tx)
-            ))
+            Ok(macro_set(&name, &value, &hierarchy, id(&tx)))
         }
     }
 }
 
 pub fn run_settings(g: &Global, cmd: SettingsCmd) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        return remote_settings(g, &r, cmd);
+    }
     let store = g.open_store()?;
     match cmd {
         SettingsCmd::Get { name } => {
             let v = ops::get_setting(&store.read()?, &name)?;
-            Ok(match g.format() {
-                Format::Json => output::json(&serde_json::json!({"name": name, "value": v})),
-                _ => format!("{v}\n"),
-            })
+            Ok(setting_value(g, &name, v))
         }
         SettingsCmd::Set { name, value } => {
             let ctx = Ctx::new(&store, g.clock().now(), "cli");
             let tx = ops::set_setting(&ctx, &name, &value)?;
-            Ok(format!("{name} = {} ({})\n", value.trim(), tx_suffix(&tx)))
+            Ok(setting_set(&name, &value, id(&tx)))
         }
     }
 }
 
 pub fn run_expire(g: &Global) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        let v: ExpireView = r.post("/api/expire")?;
+        return Ok(expired(g, v.released, v.overdue, v.transaction));
+    }
     let store = g.open_store()?;
     let ctx = Ctx::new(&store, g.clock().now(), "expiry");
     let r = ops::expire(&ctx)?;
-    Ok(match g.format() {
-        Format::Json => output::json(&serde_json::json!({
-            "released": r.released, "overdue": r.overdue, "transaction": r.tx.as_ref().map(|t| t.id)
-        })),
-        _ => format!(
-            "released {} ({} overdue) ({})\n",
-            r.released,
-            r.overdue,
-            tx_suffix(&r.tx)
-        ),
-    })
+    Ok(expired(g, r.released, r.overdue, id(&r.tx)))
 }
 
-/// Most sub-records `transactions show` prints (the API pages through the rest).
-const SUB_RECORDS_SHOWN_MAX: usize = 1000;
-
 pub fn run_transactions(g: &Global, cmd: TransactionsCmd) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        return Ok(match cmd {
+            TransactionsCmd::List { limit } => {
+                let v: Vec<TxView> = r.get(&format!("/api/transactions?limit={limit}"))?;
+                output::transactions(&back::<TxView, TxRecord>(&v)?, g.format())
+            }
+            TransactionsCmd::Show { id } => {
+                let v: TxDetailView = r.get(&format!("/api/transactions/{id}"))?;
+                output::transaction_detail(&v, g.format())?
+            }
+        });
+    }
     let store = g.open_store()?;
     let reader = store.read()?;
     match cmd {
@@ -122,36 +206,26 @@ pub fn run_transactions(g: &Global, cmd: TransactionsCmd) -> anyhow::Result<Stri
             g.format(),
         )),
         TransactionsCmd::Show { id } => {
-            let t = reader.transaction(id)?.ok_or_else(|| {
-                anyhow::anyhow!("transaction {id} does not exist; see `numinv transactions list`")
-            })?;
-            // Its events are its sub-records: one per changed entry, user or setting.
-            let shown = if t.seq_last > 0 {
-                reader.events(
-                    t.seq_first.saturating_sub(1),
-                    SUB_RECORDS_SHOWN_MAX.min((t.seq_last + 1 - t.seq_first) as usize),
-                )?
-            } else {
-                Vec::new()
-            };
-            Ok(match g.format() {
-                Format::Json => output::json(&serde_json::json!({
-                    "transaction": crate::api::wire::TxView::from(&t),
-                    "events": shown.iter().map(crate::api::wire::EventView::from).collect::<Vec<_>>(),
-                })),
-                f => {
-                    let mut out = output::transaction(&t, f);
-                    if !shown.is_empty() {
-                        out.push_str(&output::events(&shown, f));
-                    }
-                    out
-                }
-            })
+            drop(reader);
+            // The same detail the API answers: the record and its events (its sub-records).
+            let v = crate::api::handlers::admin::transaction_detail(&store, id)
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            output::transaction_detail(&v, g.format())
         }
     }
 }
 
 pub fn run_backup(g: &Global, dir: &Path) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        // The server writes the copy on its own machine; name the directory in full.
+        let full = std::path::absolute(dir)
+            .map_err(|e| anyhow::anyhow!("backup dir {}: {e}", dir.display()))?;
+        let req = BackupRequest {
+            dir: full.display().to_string(),
+        };
+        let v: BackupView = r.send(Method::POST, "/api/backup", &req)?;
+        return Ok(format!("backed up {} rows to {}\n", v.rows, dir.display()));
+    }
     let store = g.open_store()?;
     let rows = store.backup_to(dir)?;
     Ok(format!("backed up {rows} rows to {}\n", dir.display()))

@@ -4,13 +4,21 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::output::{self, table, tx_suffix, Format};
+use hyper::Method;
+
+use super::output::{self, table, tx_id_suffix, tx_suffix, Format};
+use super::remote::{enc, Remote};
 use super::Global;
+use crate::api::handlers::sync::audit_view;
+use crate::api::wire::{
+    AuditView, ConnectionRequest, ConnectionSaved, ConnectionView, ScheduleRequest, ScheduleView,
+    SyncRequest, TestView, TxIdView, TxView,
+};
 use crate::arm::Secret;
 use crate::domain::connection::{parse_interval, AuthMethod, Connection};
 use crate::ops::{connections as ops, Ctx};
 use crate::store::{Store, TxRecord};
-use crate::sync::{self, engine, SyncOptions};
+use crate::sync::{engine, SyncOptions};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnArgs {
@@ -136,68 +144,192 @@ fn require_secret(name: &str, args: &ConnArgs) -> anyhow::Result<Secret> {
     Ok(Secret::new(text))
 }
 
-fn apply_args(mut c: Connection, a: &ConnArgs) -> anyhow::Result<Connection> {
-    if let Some(v) = &a.url {
-        c.url = v.clone();
-    }
-    if let Some(v) = &a.base_path {
-        c.base_path = v.clone();
-    }
-    if let Some(v) = &a.username {
-        c.username = v.clone();
-    }
-    if let Some(v) = a.auth {
-        c.auth_method = v;
-    }
-    if a.token_url.is_some() {
-        c.token_url = a.token_url.clone();
-    }
-    if a.scope.is_some() {
-        c.scope = a.scope.clone();
-    }
-    if let Some(f) = &a.ca_file {
-        c.ca_pem = Some(
+/// The fields given on the command line, as the API takes them (never the password: that
+/// is added only where it is sent).
+fn request_from(a: &ConnArgs) -> anyhow::Result<ConnectionRequest> {
+    let ca_pem = match &a.ca_file {
+        Some(f) => Some(
             std::fs::read_to_string(f)
                 .map_err(|e| anyhow::anyhow!("cannot read --ca-file {}: {e}", f.display()))?,
-        );
-    }
-    if let Some(p) = &a.pin_sha256 {
-        c.pin_sha256 = Some(p.to_ascii_lowercase().replace(':', ""));
-    }
-    if let Some(v) = &a.hierarchy {
-        c.hierarchy = v.trim_matches('/').to_string();
-    }
-    if a.region.is_some() {
-        c.region = a.region.clone().map(|r| r.to_ascii_uppercase());
-    }
-    if let Some(v) = a.sync_on_save {
-        c.sync_on_save = v;
-    }
-    if let Some(v) = a.page_size {
-        c.page_size = v;
-    }
-    if let Some(v) = a.timeout_ms {
-        c.timeout_ms = v;
-    }
-    Ok(c)
+        ),
+        None => None,
+    };
+    Ok(ConnectionRequest {
+        name: None,
+        url: a.url.clone(),
+        base_path: a.base_path.clone(),
+        username: a.username.clone(),
+        auth_method: a.auth.map(|m| m.as_str().to_string()),
+        password: None,
+        token_url: a.token_url.clone(),
+        scope: a.scope.clone(),
+        ca_pem,
+        pin_sha256: a.pin_sha256.clone(),
+        hierarchy: a.hierarchy.clone(),
+        region: a.region.clone(),
+        sync_on_save: a.sync_on_save,
+        page_size: a.page_size,
+        timeout_ms: a.timeout_ms,
+    })
 }
 
-fn new_connection(name: &str) -> Connection {
-    Connection {
-        name: name.to_string(),
-        url: String::new(),
-        base_path: "/ARM/v1".into(),
-        username: String::new(),
-        auth_method: AuthMethod::Basic,
-        token_url: None,
-        scope: None,
-        ca_pem: None,
-        pin_sha256: None,
-        hierarchy: String::new(),
-        region: None,
-        sync_on_save: false,
-        page_size: 1000,
-        timeout_ms: 10_000,
+fn apply_args(c: Connection, a: &ConnArgs) -> anyhow::Result<Connection> {
+    request_from(a)?.apply(c).map_err(anyhow::Error::msg)
+}
+
+fn added_line(c: &ConnectionView, tx: Option<u64>) -> String {
+    format!(
+        "added connection {} with jobs {} and {}, schedule {} (inactive) ({})\n",
+        c.name,
+        c.sync_job,
+        c.purge_job,
+        c.schedule,
+        tx_id_suffix(tx)
+    )
+}
+
+fn connections_out(g: &Global, conns: &[ConnectionView]) -> String {
+    match g.format() {
+        Format::Json => output::json(conns),
+        _ => table(
+            &["name", "url", "auth", "hierarchy", "region", "sync_on_save"],
+            &conns
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.name.clone(),
+                        format!("{}{}", c.url, c.base_path),
+                        c.auth_method.clone(),
+                        c.hierarchy.clone(),
+                        c.region.clone().unwrap_or_default(),
+                        c.sync_on_save.to_string(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+    }
+}
+
+fn sync_out(g: &Global, t: &TxRecord) -> String {
+    match g.format() {
+        Format::Json => output::transaction(t, Format::Json),
+        _ => sync_line(t),
+    }
+}
+
+/// The audit's findings as a table (or JSON).
+pub fn audit_out(g: &Global, a: &AuditView) -> String {
+    match g.format() {
+        Format::Json => output::json(a),
+        _ => {
+            let mut out = table(
+                &["finding", "number", "detail", "fixable"],
+                &a.findings
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            f.kind.clone(),
+                            f.number.clone(),
+                            f.detail.clone(),
+                            f.fixable.to_string(),
+                        ]
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            out.push_str(&format!(
+                "{} findings{}\n",
+                a.findings.len(),
+                if a.fixed {
+                    format!("; fixed ({})", tx_id_suffix(a.transaction))
+                } else {
+                    String::new()
+                }
+            ));
+            out
+        }
+    }
+}
+
+fn schedules_out(s: &[ScheduleView]) -> String {
+    table(
+        &["name", "connection", "every_s", "active"],
+        &s.iter()
+            .map(|s| {
+                vec![
+                    s.name.clone(),
+                    s.connection.clone(),
+                    s.every_s.to_string(),
+                    s.active.to_string(),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn schedule_line(s: &ScheduleView) -> String {
+    format!("{} every {}s, active {}\n", s.name, s.every_s, s.active)
+}
+
+/// What a server answered to a save, with its sync-on-save run.
+fn saved_out(saved: &ConnectionSaved, first_line: String) -> anyhow::Result<String> {
+    let mut out = first_line;
+    if let Some(t) = &saved.sync {
+        let t = TxRecord::try_from(t).map_err(anyhow::Error::msg)?;
+        out.push_str(&format!("sync on save: {}", sync_line(&t)));
+    }
+    if let Some(e) = &saved.sync_error {
+        out.push_str(&format!("sync on save failed: {e}\n"));
+    }
+    Ok(out)
+}
+
+fn tx_record(v: &TxView) -> anyhow::Result<TxRecord> {
+    TxRecord::try_from(v).map_err(anyhow::Error::msg)
+}
+
+fn remote_connections(r: &Remote, g: &Global, cmd: ConnectionsCmd) -> anyhow::Result<String> {
+    let at = |name: &str, suffix: &str| format!("/api/connections/{}{suffix}", enc(name));
+    match cmd {
+        ConnectionsCmd::Add { name, args } => {
+            let mut req = request_from(&args)?;
+            if req.url.is_none() {
+                anyhow::bail!("connections add {name}: --url is required (https://host:port)");
+            }
+            req.name = Some(name.clone());
+            req.password = Some(require_secret(&name, &args)?.expose().to_string());
+            let saved: ConnectionSaved = r.send(Method::POST, "/api/connections", &req)?;
+            saved_out(&saved, added_line(&saved.connection, saved.transaction))
+        }
+        ConnectionsCmd::Update { name, args } => {
+            let mut req = request_from(&args)?;
+            req.password = read_secret(&args)?.map(|s| s.expose().to_string());
+            let saved: ConnectionSaved = r.send(Method::PUT, &at(&name, ""), &req)?;
+            let line = format!(
+                "updated connection {name} ({})\n",
+                tx_id_suffix(saved.transaction)
+            );
+            saved_out(&saved, line)
+        }
+        ConnectionsCmd::Delete { name } => {
+            let bytes = r.request(Method::DELETE, &at(&name, ""), None, Vec::new())?;
+            let v: TxIdView = serde_json::from_slice(&bytes)?;
+            Ok(format!(
+                "deleted connection {name} ({})\n",
+                tx_id_suffix(v.transaction)
+            ))
+        }
+        ConnectionsCmd::List => {
+            let conns: Vec<ConnectionView> = r.get("/api/connections")?;
+            Ok(connections_out(g, &conns))
+        }
+        ConnectionsCmd::Show { name } => {
+            let c: ConnectionView = r.get(&at(&name, ""))?;
+            Ok(output::json(&c))
+        }
+        ConnectionsCmd::Test { name } => {
+            let v: TestView = r.post(&at(&name, "/test"))?;
+            Ok(format!("{}\n", v.report))
+        }
     }
 }
 
@@ -246,23 +378,20 @@ pub fn sync_line(t: &TxRecord) -> String {
 }
 
 pub fn run_connections(g: &Global, cmd: ConnectionsCmd) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        return remote_connections(&r, g, cmd);
+    }
     let store = g.open_store()?;
     let ctx = Ctx::new(&store, g.clock().now(), "cli");
     match cmd {
         ConnectionsCmd::Add { name, args } => {
-            let conn = apply_args(new_connection(&name), &args)?;
+            let conn = apply_args(ConnectionRequest::new_connection(&name), &args)?;
             if conn.url.is_empty() {
                 anyhow::bail!("connections add {name}: --url is required (https://host:port)");
             }
             let secret = require_secret(&name, &args)?;
             let tx = ops::add(&ctx, conn.clone(), &secret)?;
-            let mut out = format!(
-                "added connection {name} with jobs {} and {}, schedule {} (inactive) ({})\n",
-                conn.sync_job(),
-                conn.purge_job(),
-                conn.schedule_name(),
-                tx_suffix(&tx)
-            );
+            let mut out = added_line(&ConnectionView::from(&conn), tx.as_ref().map(|t| t.id));
             if conn.sync_on_save {
                 out.push_str(&save_sync(&store, g, &conn));
             }
@@ -285,31 +414,14 @@ pub fn run_connections(g: &Global, cmd: ConnectionsCmd) -> anyhow::Result<String
         }
         ConnectionsCmd::List => {
             let conns = ops::list(&store.read()?)?;
-            Ok(match g.format() {
-                Format::Json => {
-                    output::json(&conns.iter().map(connection_json).collect::<Vec<_>>())
-                }
-                _ => table(
-                    &["name", "url", "auth", "hierarchy", "region", "sync_on_save"],
-                    &conns
-                        .iter()
-                        .map(|c| {
-                            vec![
-                                c.name.clone(),
-                                format!("{}{}", c.url, c.base_path),
-                                c.auth_method.as_str().into(),
-                                c.hierarchy.clone(),
-                                c.region.clone().unwrap_or_default(),
-                                c.sync_on_save.to_string(),
-                            ]
-                        })
-                        .collect::<Vec<_>>(),
-                ),
-            })
+            Ok(connections_out(
+                g,
+                &conns.iter().map(ConnectionView::from).collect::<Vec<_>>(),
+            ))
         }
         ConnectionsCmd::Show { name } => {
             let c = ops::get(&store.read()?, &name)?;
-            Ok(output::json(&connection_json(&c)))
+            Ok(output::json(&ConnectionView::from(&c)))
         }
         ConnectionsCmd::Test { name } => {
             let c = ops::get(&store.read()?, &name)?;
@@ -322,18 +434,6 @@ pub fn run_connections(g: &Global, cmd: ConnectionsCmd) -> anyhow::Result<String
     }
 }
 
-/// A connection as shown to people: never a secret (the password is not even in the record).
-fn connection_json(c: &Connection) -> serde_json::Value {
-    serde_json::json!({
-        "name": c.name, "url": c.url, "base_path": c.base_path, "username": c.username,
-        "auth_method": c.auth_method.as_str(), "token_url": c.token_url, "scope": c.scope,
-        "ca_file": c.ca_pem.is_some(), "pin_sha256": c.pin_sha256, "hierarchy": c.hierarchy,
-        "region": c.region, "sync_on_save": c.sync_on_save, "page_size": c.page_size,
-        "timeout_ms": c.timeout_ms, "sync_job": c.sync_job(), "purge_job": c.purge_job(),
-        "schedule": c.schedule_name(),
-    })
-}
-
 fn save_sync(store: &Store, g: &Global, conn: &Connection) -> String {
     match sync_now(store, g, conn, SyncOptions::default()) {
         Ok(t) => format!("sync on save: {}", sync_line(&t)),
@@ -341,17 +441,38 @@ fn save_sync(store: &Store, g: &Global, conn: &Connection) -> String {
     }
 }
 
+fn job_path(name: &str, job: &str) -> String {
+    let name = name
+        .strip_prefix(crate::domain::connection::SYNC_JOB_PREFIX)
+        .or_else(|| name.strip_prefix(crate::domain::connection::PURGE_JOB_PREFIX))
+        .unwrap_or(name);
+    format!("/api/connections/{}/{job}", enc(name))
+}
+
 pub fn run_sync(g: &Global, name: &str, force: bool) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        let v: TxView = r.send(
+            Method::POST,
+            &job_path(name, "sync"),
+            &SyncRequest { force },
+        )?;
+        return Ok(sync_out(g, &tx_record(&v)?));
+    }
     let store = g.open_store()?;
     let conn = engine::load_connection(&store, name)?;
     let t = sync_now(&store, g, &conn, SyncOptions { force })?;
-    Ok(match g.format() {
-        Format::Json => output::transaction(&t, Format::Json),
-        _ => sync_line(&t),
-    })
+    Ok(sync_out(g, &t))
 }
 
 pub fn run_purge(g: &Global, name: &str, force: bool) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        let v: TxView = r.send(
+            Method::POST,
+            &job_path(name, "purge"),
+            &SyncRequest { force },
+        )?;
+        return Ok(sync_line(&tx_record(&v)?));
+    }
     let store = g.open_store()?;
     let conn = engine::load_connection(&store, name)?;
     let ctx = Ctx::new(&store, g.clock().now(), conn.actor());
@@ -360,64 +481,43 @@ pub fn run_purge(g: &Global, name: &str, force: bool) -> anyhow::Result<String> 
 }
 
 pub fn run_audit(g: &Global, fix: bool) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        let v: AuditView = if fix {
+            r.post("/api/audit/fix")?
+        } else {
+            r.get("/api/audit")?
+        };
+        return Ok(audit_out(g, &v));
+    }
     let store = g.open_store()?;
-    let now = g.clock().now();
-    let (findings, tx) = if fix {
-        let ctx = Ctx::new(&store, now, "audit");
-        sync::audit::fix(&ctx)?
-    } else {
-        (sync::audit::audit(&store.read()?, now)?, None)
-    };
-    Ok(match g.format() {
-        Format::Json => output::json(&serde_json::json!({
-            "findings": findings, "fixed": fix, "transaction": tx.as_ref().map(|t| t.id)
-        })),
-        _ => {
-            let mut out = table(
-                &["finding", "number", "detail", "fixable"],
-                &findings
-                    .iter()
-                    .map(|f| {
-                        vec![
-                            f.kind.as_str().into(),
-                            f.number.clone(),
-                            f.detail.clone(),
-                            f.kind.fixable().to_string(),
-                        ]
-                    })
-                    .collect::<Vec<_>>(),
-            );
-            out.push_str(&format!(
-                "{} findings{}\n",
-                findings.len(),
-                if fix {
-                    format!("; fixed ({})", tx_suffix(&tx))
-                } else {
-                    String::new()
-                }
-            ));
-            out
-        }
-    })
+    let view = audit_view(&store, g.clock().now(), fix).map_err(|e| anyhow::anyhow!(e.message))?;
+    Ok(audit_out(g, &view))
 }
 
 pub fn run_schedules(g: &Global, cmd: SchedulesCmd) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        return Ok(match cmd {
+            SchedulesCmd::List => schedules_out(&r.get::<Vec<ScheduleView>>("/api/schedules")?),
+            SchedulesCmd::Set {
+                name,
+                every,
+                active,
+            } => {
+                if let Some(e) = &every {
+                    parse_interval(e).map_err(anyhow::Error::msg)?;
+                }
+                let req = ScheduleRequest { every, active };
+                let path = format!("/api/schedules/{}", enc(&name));
+                schedule_line(&r.send(Method::PUT, &path, &req)?)
+            }
+        });
+    }
     let store = g.open_store()?;
     match cmd {
         SchedulesCmd::List => {
             let s = ops::schedules(&store.read()?)?;
-            Ok(table(
-                &["name", "connection", "every_s", "active"],
-                &s.iter()
-                    .map(|s| {
-                        vec![
-                            s.name.clone(),
-                            s.connection.clone(),
-                            s.every_s.to_string(),
-                            s.active.to_string(),
-                        ]
-                    })
-                    .collect::<Vec<_>>(),
+            Ok(schedules_out(
+                &s.iter().map(ScheduleView::from).collect::<Vec<_>>(),
             ))
         }
         SchedulesCmd::Set {
@@ -432,10 +532,7 @@ pub fn run_schedules(g: &Global, cmd: SchedulesCmd) -> anyhow::Result<String> {
                 .map_err(anyhow::Error::msg)?;
             let ctx = Ctx::new(&store, g.clock().now(), "cli");
             let s = ops::set_schedule(&ctx, &name, every_s, active)?;
-            Ok(format!(
-                "{} every {}s, active {}\n",
-                s.name, s.every_s, s.active
-            ))
+            Ok(schedule_line(&ScheduleView::from(&s)))
         }
     }
 }

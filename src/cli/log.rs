@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
 use super::output;
+use super::remote::{enc, local_only, query, Remote};
 use super::Global;
+use crate::api::wire::{EventPage, EventView};
 use crate::store::{LogSource, ReplayStop, Store};
 
 #[derive(Debug, Subcommand)]
@@ -59,7 +61,91 @@ fn parse_since(s: &str) -> anyhow::Result<Since> {
         .map_err(|_| anyhow::anyhow!("--since {s:?}: give a sequence number or an RFC 3339 time"))
 }
 
+/// Keeps the events after `since` and at most `limit` of them.
+fn since_filter(mut events: Vec<EventView>, since: &Option<Since>, limit: usize) -> Vec<EventView> {
+    events.retain(|e| match since {
+        Some(Since::Seq(s)) => e.seq > *s,
+        Some(Since::Time(t)) => e.at >= *t,
+        None => true,
+    });
+    events.truncate(limit);
+    events
+}
+
+/// `log show` through a server: a number's history, or the log page by page.
+fn show_remote(
+    g: &Global,
+    r: &Remote,
+    number: Option<String>,
+    hierarchy: Option<String>,
+    since: Option<Since>,
+    limit: usize,
+) -> anyhow::Result<String> {
+    use crate::api::handlers::admin::EVENTS_PAGE_MAX;
+    let events = match &number {
+        Some(n) => {
+            let q = query(&[
+                ("hierarchy", hierarchy.as_deref()),
+                ("causes", Some("true")),
+            ]);
+            r.get::<Vec<EventView>>(&format!("/api/numbers/{}/history{q}", enc(n)))?
+        }
+        None => {
+            let mut after = match since {
+                Some(Since::Seq(s)) => s,
+                _ => 0,
+            };
+            let mut out: Vec<EventView> = Vec::new();
+            // Bounded: each page moves `after` forward over a finite log.
+            while out.len() < limit {
+                let page: EventPage = r.get(&format!(
+                    "/api/events?after={after}&limit={EVENTS_PAGE_MAX}"
+                ))?;
+                if page.events.is_empty() || page.next <= after {
+                    break;
+                }
+                after = page.next;
+                out.extend(
+                    page.events
+                        .into_iter()
+                        .filter(|e| !matches!(since, Some(Since::Time(t)) if e.at < t)),
+                );
+            }
+            out
+        }
+    };
+    Ok(output::event_views(
+        &since_filter(events, &since, limit),
+        g.format(),
+    ))
+}
+
 pub fn run(g: &Global, cmd: LogCmd) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        return match cmd {
+            LogCmd::Show {
+                number,
+                hierarchy,
+                since,
+                limit,
+            } => {
+                let since = since.as_deref().map(parse_since).transpose()?;
+                show_remote(g, &r, number, hierarchy, since, limit)
+            }
+            LogCmd::Verify => Err(local_only(
+                "log verify",
+                "it reads the server's database file; run it on that machine with the server stopped, or take `numinv backup DIR` and verify the copy",
+            )),
+            LogCmd::Replay { .. } => Err(local_only(
+                "log replay",
+                "it reads a database file; take `numinv backup DIR` and replay with --data-dir DIR, or use --from a dump",
+            )),
+            LogCmd::Dump { .. } => Err(local_only(
+                "log dump",
+                "it reads the server's database file; take `numinv backup DIR` and dump with --data-dir DIR",
+            )),
+        };
+    }
     match cmd {
         LogCmd::Show {
             number,
@@ -70,7 +156,7 @@ pub fn run(g: &Global, cmd: LogCmd) -> anyhow::Result<String> {
             let store = g.open_store()?;
             let reader = store.read()?;
             let since = since.as_deref().map(parse_since).transpose()?;
-            let mut events = match &number {
+            let events = match &number {
                 Some(n) => {
                     crate::ops::numbers::history_with_causes(&reader, n, hierarchy.as_deref())?
                 }
@@ -89,13 +175,11 @@ pub fn run(g: &Global, cmd: LogCmd) -> anyhow::Result<String> {
                     )?
                 }
             };
-            events.retain(|e| match since {
-                Some(Since::Seq(s)) => e.seq > s,
-                Some(Since::Time(t)) => e.at >= t,
-                None => true,
-            });
-            events.truncate(limit);
-            Ok(output::events(&events, g.format()))
+            let views = events.iter().map(EventView::from).collect();
+            Ok(output::event_views(
+                &since_filter(views, &since, limit),
+                g.format(),
+            ))
         }
         LogCmd::Verify => {
             let store = g.open_store()?;

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod log;
 pub mod numbers;
 pub mod output;
+pub mod remote;
 pub mod serve;
 pub mod tokens;
 
@@ -50,6 +51,13 @@ pub struct Global {
         default_value_t = 10_000
     )]
     pub lock_wait_ms: u64,
+    /// Run the command through this server's API (http://host:port), for when `numinv serve`
+    /// holds the data dir.
+    #[arg(long, global = true, env = "NUMINV_SERVER")]
+    pub server: Option<String>,
+    /// API token for --server (prefer the NUMINV_TOKEN variable: arguments show in `ps`).
+    #[arg(long, global = true, env = "NUMINV_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 impl Global {
@@ -61,6 +69,14 @@ impl Global {
         match self.now {
             Some(t) => Box::new(FixedClock(t)),
             None => Box::new(SystemClock),
+        }
+    }
+
+    /// The server's client when `--server` / `NUMINV_SERVER` is given.
+    pub fn remote(&self) -> anyhow::Result<Option<remote::Remote>> {
+        match self.server.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => Ok(Some(remote::Remote::new(url, self.token.clone())?)),
+            _ => Ok(None),
         }
     }
 
@@ -149,6 +165,15 @@ pub enum Command {
 /// Runs a parsed command line, returning what to print.
 pub fn run(cli: Cli) -> anyhow::Result<String> {
     let g = &cli.global;
+    if g.server.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+        let why = "it runs here, not on a server; leave out --server (and unset NUMINV_SERVER)";
+        match &cli.command {
+            Command::Demo(_) => return Err(remote::local_only("demo", why)),
+            Command::Sim(_) => return Err(remote::local_only("sim", why)),
+            Command::Serve(_) => return Err(remote::local_only("serve", why)),
+            _ => {}
+        }
+    }
     match cli.command {
         Command::Numbers(cmd) => numbers::run(g, cmd),
         Command::Demo(args) => demo::run_demo(g, args),

@@ -133,8 +133,7 @@ pub fn entry(e: &Entry, format: Format) -> String {
 }
 
 /// A short description of an entry change, for history tables.
-fn change_summary(ev: &Event) -> String {
-    let view = EventView::from(ev);
+fn change_summary(view: &EventView) -> String {
     let text = |x: &serde_json::Value| match x {
         serde_json::Value::Null => String::new(),
         serde_json::Value::String(s) => s.clone(),
@@ -171,10 +170,18 @@ fn change_summary(ev: &Event) -> String {
     }
 }
 
-/// Events (history, log show).
+/// Events (history, log show), as stored.
 pub fn events(events: &[Event], format: Format) -> String {
+    event_views(
+        &events.iter().map(EventView::from).collect::<Vec<_>>(),
+        format,
+    )
+}
+
+/// Events as the API sends them; local and remote commands both print through here.
+pub fn event_views(events: &[EventView], format: Format) -> String {
     match format {
-        Format::Json => json(&events.iter().map(EventView::from).collect::<Vec<_>>()),
+        Format::Json => json(events),
         _ => {
             let rows: Vec<Vec<String>> = events
                 .iter()
@@ -184,7 +191,7 @@ pub fn events(events: &[Event], format: Format) -> String {
                         ev.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                         ev.actor.clone(),
                         ev.tx_id.to_string(),
-                        ev.entity.as_str().to_string(),
+                        ev.entity.clone(),
                         ev.key.clone(),
                         change_summary(ev),
                     ]
@@ -265,10 +272,38 @@ pub fn transaction(t: &TxRecord, format: Format) -> String {
     out
 }
 
+/// A transaction with its events (its sub-records), as `transactions show` prints it.
+pub fn transaction_detail(
+    v: &crate::api::wire::TxDetailView,
+    format: Format,
+) -> anyhow::Result<String> {
+    if format == Format::Json {
+        return Ok(json(v));
+    }
+    let t = TxRecord::try_from(&v.transaction).map_err(anyhow::Error::msg)?;
+    let mut out = transaction(&t, format);
+    if !v.events.is_empty() {
+        out.push_str(&event_views(&v.events, format));
+    }
+    if v.events_omitted > 0 {
+        out.push_str(&format!(
+            "… and {} more events: numinv log show --since {}\n",
+            v.events_omitted,
+            t.seq_first + v.events.len() as u64 - 1
+        ));
+    }
+    Ok(out)
+}
+
 /// "transaction 7" or "nothing changed".
 pub fn tx_suffix(tx: &Option<TxRecord>) -> String {
-    match tx {
-        Some(t) => format!("transaction {}", t.id),
+    tx_id_suffix(tx.as_ref().map(|t| t.id))
+}
+
+/// "transaction 7" or "nothing changed", from the id an API answer carries.
+pub fn tx_id_suffix(id: Option<u64>) -> String {
+    match id {
+        Some(id) => format!("transaction {id}"),
         None => "nothing changed".to_string(),
     }
 }

@@ -28,7 +28,35 @@ fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("unknown role {s:?}; use admin or read"))
 }
 
+fn tokens_out(g: &Global, list: &[TokenView]) -> String {
+    match g.format() {
+        Format::Json => output::json(list),
+        _ => output::table(
+            &["name", "role", "created_at", "created_by"],
+            &list
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.name.clone(),
+                        t.role.clone(),
+                        t.created_at.to_rfc3339(),
+                        t.created_by.clone(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+    }
+}
+
 pub fn run(g: &Global, cmd: TokensCmd) -> anyhow::Result<String> {
+    if let Some(r) = g.remote()? {
+        let why = "tokens are made and revoked on the server's machine, by whoever can open its data dir; stop the server or use its host";
+        return match cmd {
+            TokensCmd::List => Ok(tokens_out(g, &r.get::<Vec<TokenView>>("/api/tokens")?)),
+            TokensCmd::Create { .. } => Err(super::remote::local_only("tokens create", why)),
+            TokensCmd::Revoke { .. } => Err(super::remote::local_only("tokens revoke", why)),
+        };
+    }
     let store = g.open_store()?;
     match cmd {
         TokensCmd::Create { name, role } => {
@@ -50,23 +78,7 @@ pub fn run(g: &Global, cmd: TokensCmd) -> anyhow::Result<String> {
                 .iter()
                 .map(TokenView::from)
                 .collect();
-            Ok(match g.format() {
-                Format::Json => output::json(&list),
-                _ => output::table(
-                    &["name", "role", "created_at", "created_by"],
-                    &list
-                        .iter()
-                        .map(|t| {
-                            vec![
-                                t.name.clone(),
-                                t.role.clone(),
-                                t.created_at.to_rfc3339(),
-                                t.created_by.clone(),
-                            ]
-                        })
-                        .collect::<Vec<_>>(),
-                ),
-            })
+            Ok(tokens_out(g, &list))
         }
         TokensCmd::Revoke { name } => {
             let ctx = Ctx::new(&store, g.clock().now(), "cli");

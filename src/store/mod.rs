@@ -42,8 +42,13 @@ pub const HOLDER_FILE: &str = "numinv.holder";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    #[error("cannot open data dir {dir}: another numinv process holds it{holder}; stop it, or run this command through the server with --server URL")]
-    Locked { dir: PathBuf, holder: String },
+    #[error("cannot open data dir {dir}: another numinv process holds it{holder}; stop it, or run this command through the server with --server {server}")]
+    Locked {
+        dir: PathBuf,
+        holder: String,
+        /// The server's URL when the holder is `numinv serve` and named it, else `URL`.
+        server: String,
+    },
     #[error("cannot open data dir {dir}: {cause}")]
     Open { dir: PathBuf, cause: String },
     #[error("corrupt value in table {table}, key {key:?}: {reason}")]
@@ -176,6 +181,12 @@ pub struct Store {
     dir: Option<PathBuf>,
 }
 
+/// The URL a holder file names (`numinv serve pid 42 at http://127.0.0.1:8080`).
+fn holder_url(text: &str) -> Option<&str> {
+    text.split_whitespace()
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+}
+
 impl Store {
     /// Opens (creating when missing) the store in `dir`, waiting up to `lock_wait` for a
     /// short-lived command holding it; a long-lived holder gets the one-line lock error.
@@ -195,12 +206,15 @@ impl Store {
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
                 Err(DatabaseError::DatabaseAlreadyOpen) => {
-                    let holder = std::fs::read_to_string(dir.join(HOLDER_FILE))
-                        .map(|h| format!(" ({})", h.trim()))
+                    let text = std::fs::read_to_string(dir.join(HOLDER_FILE)).unwrap_or_default();
+                    let holder = Some(text.trim())
+                        .filter(|h| !h.is_empty())
+                        .map(|h| format!(" ({h})"))
                         .unwrap_or_default();
                     return Err(StoreError::Locked {
                         dir: dir.to_path_buf(),
                         holder,
+                        server: holder_url(&text).unwrap_or("URL").to_string(),
                     });
                 }
                 Err(e) => {

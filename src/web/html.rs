@@ -111,7 +111,8 @@ pub struct Viewer<'a> {
 pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
     let nav = match viewer {
         Some(v) => format!(
-            "<a href=\"/numbers\">Numbers</a><a href=\"/transactions\">Transactions</a>\
+            "<a href=\"/numbers\">Numbers</a><a href=\"/connections\">Connections</a>\
+             <a href=\"/audit\">Audit</a><a href=\"/transactions\">Transactions</a>\
              <span class=\"who\">{} ({})</span>\
              <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <button type=\"submit\">Sign out</button></form>",

@@ -1,5 +1,6 @@
 //! The server-rendered web UI: sign in with a token, the number inventory with filters, a
-//! number's page with its history and actions, the transaction log. Plain HTML and a little
+//! number's page with its history and actions, the transaction log, the connections with
+//! their last sync and "Sync now", and the audit with "Fix". Plain HTML and a little
 //! CSS embedded in the binary; no JavaScript.
 //!
 //! The session cookie holds the token itself (HttpOnly, SameSite=Strict), so signing out or
@@ -8,6 +9,7 @@
 
 mod html;
 mod pages;
+mod sync_pages;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -66,6 +68,10 @@ pub fn routes(state: ApiState) -> Router<ApiState> {
         )
         .route("/transactions", get(pages::transactions))
         .route("/transactions/{id}", get(pages::transaction))
+        .route("/connections", get(sync_pages::connections))
+        .route("/connections/{name}/sync", post(sync_pages::sync_now))
+        .route("/audit", get(sync_pages::audit))
+        .route("/audit/fix", post(sync_pages::audit_fix))
         .route("/logout", post(pages::logout))
         .route_layer(axum::middleware::from_fn_with_state(state, require_session));
     Router::new()

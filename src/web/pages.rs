@@ -21,7 +21,7 @@ use crate::ops::numbers as ops;
 use crate::ops::tokens::{self, Role};
 use crate::ops::Ctx;
 
-fn viewer(s: &Session) -> Viewer<'_> {
+pub(super) fn viewer(s: &Session) -> Viewer<'_> {
     Viewer {
         name: &s.who.name,
         role: s.who.role.as_str(),
@@ -30,7 +30,7 @@ fn viewer(s: &Session) -> Viewer<'_> {
 }
 
 /// An error shown as a page: the message, and a way back.
-fn error_page(status: StatusCode, s: Option<&Session>, message: &str) -> Response {
+pub(super) fn error_page(status: StatusCode, s: Option<&Session>, message: &str) -> Response {
     let v = s.map(viewer);
     let body = format!(
         "<h1>Something went wrong</h1><p class=\"error\">{}</p><p><a href=\"/numbers\">Back to the numbers</a></p>",
@@ -39,7 +39,7 @@ fn error_page(status: StatusCode, s: Option<&Session>, message: &str) -> Respons
     (status, Html(page("Error", v.as_ref(), &body))).into_response()
 }
 
-fn api_error_page(e: ApiError, s: &Session) -> Response {
+pub(super) fn api_error_page(e: ApiError, s: &Session) -> Response {
     error_page(e.status, Some(s), &e.message)
 }
 
@@ -114,7 +114,7 @@ pub async fn login(State(state): State<ApiState>, Form(f): Form<LoginForm>) -> R
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 /// `POST /logout`: forgets the cookie.
@@ -135,7 +135,7 @@ pub async fn logout(Extension(s): Extension<Session>, Form(f): Form<CsrfForm>) -
         .into_response()
 }
 
-const CSRF_MESSAGE: &str =
+pub(super) const CSRF_MESSAGE: &str =
     "this form is out of date or did not come from this site; reload the page and try again";
 
 /// `GET /numbers`: the inventory with filters and paging.

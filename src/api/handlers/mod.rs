@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod numbers;
+pub mod sync;
 
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};

@@ -88,6 +88,16 @@ pub struct At {
     pub hierarchy: Option<String>,
 }
 
+/// Query of a number's history: `?causes=true` adds the registered-user changes in the
+/// same transactions ("why is this number Cooling?", as `log show --number` prints).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    pub hierarchy: Option<String>,
+    pub causes: Option<bool>,
+}
+
 /// `GET /api/numbers`
 #[utoipa::path(
     get,
@@ -141,7 +151,7 @@ pub async fn show(
     get,
     path = "/api/numbers/{number}/history",
     tag = "numbers",
-    params(("number" = String, Path, description = "The number: E.164, national, or an extension"), At),
+    params(("number" = String, Path, description = "The number: E.164, national, or an extension"), HistoryQuery),
     responses(
         (status = 200, description = "Its events, oldest first", body = Vec<EventView>),
         (status = 400, description = "Bad input; the message names it", body = ErrorBody),
@@ -152,15 +162,17 @@ pub async fn show(
 pub async fn history(
     State(state): State<ApiState>,
     Path(number): Path<String>,
-    Q(at): Q<At>,
+    Q(q): Q<HistoryQuery>,
 ) -> Result<Json<Vec<EventView>>, ApiError> {
     let events = state
         .blocking(move |store, _| {
-            Ok(ops::history(
-                &store.read()?,
-                &number,
-                at.hierarchy.as_deref(),
-            )?)
+            let reader = store.read()?;
+            let h = q.hierarchy.as_deref();
+            Ok(if q.causes.unwrap_or(false) {
+                ops::history_with_causes(&reader, &number, h)?
+            } else {
+                ops::history(&reader, &number, h)?
+            })
         })
         .await?;
     Ok(Json(events.iter().map(EventView::from).collect()))
