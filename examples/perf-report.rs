@@ -14,7 +14,8 @@
 //! parsing of the same page bodies; a sync beside the fetch alone plus redb writing the same
 //! keys; expiry beside redb writing the same keys; `log verify` beside postcard decoding the
 //! same events; `log replay` beside redb writing the same events and rows; allocation beside
-//! redb committing one-row durable transactions from the same 8 threads.
+//! redb committing one-row durable transactions from the same 8 threads; `GET
+//! /api/numbers?limit=100` beside the same reads through `ops::numbers::list` in-process.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,14 @@ struct Opts {
     reps_large: usize,
     out: PathBuf,
     work: Option<PathBuf>,
+    /// Phase groups to run (`sync`, `expiry`, `numbers`); empty: all.
+    only: Vec<String>,
+}
+
+impl Opts {
+    fn wants(&self, group: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|g| g == group)
+    }
 }
 
 fn opts(args: &[String]) -> Opts {
@@ -64,6 +73,7 @@ fn opts(args: &[String]) -> Opts {
         reps_large: 1,
         out: PathBuf::from("BENCHMARKS.md"),
         work: None,
+        only: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -79,8 +89,9 @@ fn opts(args: &[String]) -> Opts {
             "--reps-large" => o.reps_large = val().parse().expect("--reps-large N"),
             "--out" => o.out = val().into(),
             "--work" => o.work = Some(val().into()),
+            "--only" => o.only = val().split(',').map(|g| g.trim().to_string()).collect(),
             other => panic!(
-                "unknown argument {other}; use --sizes A,B --reps N --reps-large N --out FILE --work DIR"
+                "unknown argument {other}; use --sizes A,B --reps N --reps-large N --out FILE --work DIR --only sync,expiry,numbers"
             ),
         }
     }
@@ -165,220 +176,250 @@ fn parent(args: &[String]) {
         let ns = n.to_string();
         let reps_s = reps.to_string();
 
-        // Client fetch beside JSON parsing of the same bytes.
-        let fetch = run_child(&["fetch", "--url", &url, "--reps", &reps_s, "--n", &ns]);
-        let fetch_s = f(&fetch, "fetch_s");
-        rows.push(Row {
-            op: "client fetch (pages of 1,000)",
-            size: n,
-            median_s: fetch_s,
-            cpu_s: f(&fetch, "cpu_s"),
-            floor: "JSON parse of the same bytes",
-            floor_s: f(&fetch, "parse_s"),
-            goal: if n == 100_000 {
-                "≤ 1.5 s".into()
-            } else {
-                String::new()
-            },
-            rss_mib: Some(f(&fetch, "hwm_mib")),
-            note: format!(
-                "{} pages, {:.1} MB of JSON",
-                f(&fetch, "pages"),
-                f(&fetch, "bytes") / 1e6
-            ),
-        });
+        if o.wants("sync") {
+            // Client fetch beside JSON parsing of the same bytes.
+            let fetch = run_child(&["fetch", "--url", &url, "--reps", &reps_s, "--n", &ns]);
+            let fetch_s = f(&fetch, "fetch_s");
+            rows.push(Row {
+                op: "client fetch (pages of 1,000)",
+                size: n,
+                median_s: fetch_s,
+                cpu_s: f(&fetch, "cpu_s"),
+                floor: "JSON parse of the same bytes",
+                floor_s: f(&fetch, "parse_s"),
+                goal: if n == 100_000 {
+                    "≤ 1.5 s".into()
+                } else {
+                    String::new()
+                },
+                rss_mib: Some(f(&fetch, "hwm_mib")),
+                note: format!(
+                    "{} pages, {:.1} MB of JSON",
+                    f(&fetch, "pages"),
+                    f(&fetch, "bytes") / 1e6
+                ),
+            });
 
-        // First sync into an empty inventory.
-        let mut firsts = Vec::new();
-        for r in 0..reps {
-            firsts.push(run_child(&[
-                "first-sync",
-                "--url",
-                &url,
-                "--dir",
-                &d(&format!("sync-{r}")),
-                "--n",
-                &ns,
-            ]));
-            if r + 1 < reps {
-                let _ = std::fs::remove_dir_all(dir.join(format!("sync-{r}")));
+            // First sync into an empty inventory.
+            let mut firsts = Vec::new();
+            for r in 0..reps {
+                firsts.push(run_child(&[
+                    "first-sync",
+                    "--url",
+                    &url,
+                    "--dir",
+                    &d(&format!("sync-{r}")),
+                    "--n",
+                    &ns,
+                ]));
+                if r + 1 < reps {
+                    let _ = std::fs::remove_dir_all(dir.join(format!("sync-{r}")));
+                }
             }
-        }
-        let base = d(&format!("sync-{}", reps - 1));
-        let last = firsts.last().unwrap().clone();
-        let sync_floor = fetch_s + median(firsts.iter().map(|v| f(v, "floor_redb_s")).collect());
-        rows.push(Row {
-            op: "first sync",
-            size: n,
-            median_s: median(firsts.iter().map(|v| f(v, "sync_s")).collect()),
-            cpu_s: median(firsts.iter().map(|v| f(v, "cpu_s")).collect()),
-            floor: "client fetch + redb writing the same keys",
-            floor_s: sync_floor,
-            goal: match n {
-                100_000 => "≤ 2 s".into(),
-                1_000_000 => "≤ 20 s".into(),
-                _ => String::new(),
-            },
-            rss_mib: Some(median(firsts.iter().map(|v| f(v, "hwm_mib")).collect())),
-            note: format!(
-                "{} entries, {} rows written; redb alone {:.3} s",
+            let base = d(&format!("sync-{}", reps - 1));
+            let last = firsts.last().unwrap().clone();
+            let sync_floor =
+                fetch_s + median(firsts.iter().map(|v| f(v, "floor_redb_s")).collect());
+            rows.push(Row {
+                op: "first sync",
+                size: n,
+                median_s: median(firsts.iter().map(|v| f(v, "sync_s")).collect()),
+                cpu_s: median(firsts.iter().map(|v| f(v, "cpu_s")).collect()),
+                floor: "client fetch + redb writing the same keys",
+                floor_s: sync_floor,
+                goal: match n {
+                    100_000 => "≤ 2 s".into(),
+                    1_000_000 => "≤ 20 s".into(),
+                    _ => String::new(),
+                },
+                rss_mib: Some(median(firsts.iter().map(|v| f(v, "hwm_mib")).collect())),
+                note: format!(
+                    "{} entries, {} rows written; redb alone {:.3} s",
+                    f(&last, "entries"),
+                    f(&last, "rows"),
+                    median(firsts.iter().map(|v| f(v, "floor_redb_s")).collect())
+                ),
+            });
+            let db_bytes = f(&last, "db_bytes");
+            extra.push(format!(
+                "| {n} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                db_bytes / 1e6,
+                db_bytes / f(&last, "entries"),
                 f(&last, "entries"),
-                f(&last, "rows"),
-                median(firsts.iter().map(|v| f(v, "floor_redb_s")).collect())
-            ),
-        });
-        let db_bytes = f(&last, "db_bytes");
-        extra.push(format!(
-            "| {n} | {:.0} | {:.0} | {:.0} | {:.0} |",
-            db_bytes / 1e6,
-            db_bytes / f(&last, "entries"),
-            f(&last, "entries"),
-            f(&last, "events")
-        ));
+                f(&last, "events")
+            ));
 
-        // Resync with 1 % churn against copies of that store.
-        let mut resyncs = Vec::new();
-        for r in 0..reps {
-            let undo = rig.churn(n / 100, r as u64);
-            let out = d(&format!("resync-{r}"));
-            resyncs.push(run_child(&[
-                "resync",
-                "--url",
-                &url,
-                "--base",
-                &base,
-                "--dir",
-                &out,
-                "--floor-base",
-                &d("floor-base.redb"),
-            ]));
-            rig.script(&undo);
-            if r + 1 < reps {
+            // Resync with 1 % churn against copies of that store.
+            let mut resyncs = Vec::new();
+            for r in 0..reps {
+                let undo = rig.churn(n / 100, r as u64);
+                let out = d(&format!("resync-{r}"));
+                resyncs.push(run_child(&[
+                    "resync",
+                    "--url",
+                    &url,
+                    "--base",
+                    &base,
+                    "--dir",
+                    &out,
+                    "--floor-base",
+                    &d("floor-base.redb"),
+                ]));
+                rig.script(&undo);
+                if r + 1 < reps {
+                    let _ = std::fs::remove_dir_all(&out);
+                }
+            }
+            let resynced = d(&format!("resync-{}", reps - 1));
+            rows.push(Row {
+                op: "resync, 1 % churn",
+                size: n,
+                median_s: median(resyncs.iter().map(|v| f(v, "sync_s")).collect()),
+                cpu_s: median(resyncs.iter().map(|v| f(v, "cpu_s")).collect()),
+                floor: "client fetch + redb writing the same keys",
+                floor_s: fetch_s + median(resyncs.iter().map(|v| f(v, "floor_redb_s")).collect()),
+                goal: match n {
+                    100_000 => "≤ 0.5 s".into(),
+                    1_000_000 => "≤ 3 s".into(),
+                    _ => String::new(),
+                },
+                rss_mib: Some(median(resyncs.iter().map(|v| f(v, "hwm_mib")).collect())),
+                note: format!("{} rows written", f(resyncs.last().unwrap(), "rows")),
+            });
+            let _ = std::fs::remove_file(dir.join("floor-base.redb"));
+            drop(rig);
+
+            // log verify and log replay over the resulting log (first sync + one resync).
+            let v = run_child(&["verify", "--dir", &resynced, "--reps", &reps_s]);
+            let events = f(&v, "events");
+            rows.push(Row {
+                op: "log verify",
+                size: n,
+                median_s: f(&v, "verify_s"),
+                cpu_s: f(&v, "cpu_s"),
+                floor: "postcard decoding the same events",
+                floor_s: f(&v, "decode_s"),
+                goal: format!(
+                    "≥ 1M events/s (here {:.2} M/s)",
+                    events / f(&v, "verify_s") / 1e6
+                ),
+                rss_mib: Some(f(&v, "hwm_mib")),
+                note: format!("{events} events"),
+            });
+            let mut replays = Vec::new();
+            for r in 0..reps {
+                let out = d(&format!("replay-{r}"));
+                replays.push(run_child(&["replay", "--dir", &resynced, "--out", &out]));
                 let _ = std::fs::remove_dir_all(&out);
             }
+            rows.push(Row {
+                op: "log replay",
+                size: n,
+                median_s: median(replays.iter().map(|v| f(v, "replay_s")).collect()),
+                cpu_s: median(replays.iter().map(|v| f(v, "cpu_s")).collect()),
+                floor: "redb writing the same events and rows",
+                floor_s: median(replays.iter().map(|v| f(v, "floor_redb_s")).collect()),
+                goal: String::new(),
+                rss_mib: Some(median(replays.iter().map(|v| f(v, "hwm_mib")).collect())),
+                note: format!("{events} events"),
+            });
+            for r in 0..reps {
+                let _ = std::fs::remove_dir_all(dir.join(format!("sync-{r}")));
+                let _ = std::fs::remove_dir_all(dir.join(format!("resync-{r}")));
+            }
         }
-        let resynced = d(&format!("resync-{}", reps - 1));
-        rows.push(Row {
-            op: "resync, 1 % churn",
-            size: n,
-            median_s: median(resyncs.iter().map(|v| f(v, "sync_s")).collect()),
-            cpu_s: median(resyncs.iter().map(|v| f(v, "cpu_s")).collect()),
-            floor: "client fetch + redb writing the same keys",
-            floor_s: fetch_s + median(resyncs.iter().map(|v| f(v, "floor_redb_s")).collect()),
-            goal: match n {
-                100_000 => "≤ 0.5 s".into(),
-                1_000_000 => "≤ 3 s".into(),
-                _ => String::new(),
-            },
-            rss_mib: Some(median(resyncs.iter().map(|v| f(v, "hwm_mib")).collect())),
-            note: format!("{} rows written", f(resyncs.last().unwrap(), "rows")),
-        });
-        let _ = std::fs::remove_file(dir.join("floor-base.redb"));
-        drop(rig);
+        if o.wants("expiry") {
+            // Expiry of an all-Cooling inventory.
+            let cooling = d("cooling");
+            run_child(&["prep-cooling", "--dir", &cooling, "--n", &ns]);
+            let mut expires = Vec::new();
+            for r in 0..reps {
+                let out = d(&format!("expire-{r}"));
+                expires.push(run_child(&[
+                    "expire",
+                    "--base",
+                    &cooling,
+                    "--dir",
+                    &out,
+                    "--n",
+                    &ns,
+                    "--floor-base",
+                    &d("floor-cooling.redb"),
+                ]));
+                let _ = std::fs::remove_dir_all(&out);
+            }
+            rows.push(Row {
+                op: "expiry, all Cooling",
+                size: n,
+                median_s: median(expires.iter().map(|v| f(v, "expire_s")).collect()),
+                cpu_s: median(expires.iter().map(|v| f(v, "cpu_s")).collect()),
+                floor: "redb writing the same keys",
+                floor_s: median(expires.iter().map(|v| f(v, "floor_redb_s")).collect()),
+                goal: if n == 100_000 {
+                    "≤ 1 s".into()
+                } else {
+                    String::new()
+                },
+                rss_mib: Some(median(expires.iter().map(|v| f(v, "hwm_mib")).collect())),
+                note: String::new(),
+            });
+            let _ = std::fs::remove_dir_all(&cooling);
+            let _ = std::fs::remove_file(dir.join("floor-cooling.redb"));
+        }
+        if o.wants("numbers") {
+            // numbers allocate, 8 threads in one process on one Store.
+            let avail = d("available");
+            run_child(&["prep-available", "--dir", &avail, "--n", &ns]);
+            let mut allocs = Vec::new();
+            for r in 0..reps {
+                let out = d(&format!("alloc-{r}"));
+                allocs.push(run_child(&["allocate", "--base", &avail, "--dir", &out]));
+                let _ = std::fs::remove_dir_all(&out);
+            }
+            let total = (THREADS * ALLOCS_PER_THREAD) as f64;
+            let alloc_s = median(allocs.iter().map(|v| f(v, "alloc_s")).collect());
+            rows.push(Row {
+                op: "numbers allocate, 8 threads × 25",
+                size: n,
+                median_s: alloc_s,
+                cpu_s: median(allocs.iter().map(|v| f(v, "cpu_s")).collect()),
+                floor: "redb: 200 one-row durable commits, 8 threads",
+                floor_s: median(allocs.iter().map(|v| f(v, "floor_s")).collect()),
+                goal: String::new(),
+                rss_mib: Some(median(allocs.iter().map(|v| f(v, "hwm_mib")).collect())),
+                note: format!(
+                    "{:.0} allocations/s; p99 latency {:.1} ms",
+                    total / alloc_s,
+                    median(allocs.iter().map(|v| f(v, "p99_ms")).collect())
+                ),
+            });
 
-        // log verify and log replay over the resulting log (first sync + one resync).
-        let v = run_child(&["verify", "--dir", &resynced, "--reps", &reps_s]);
-        let events = f(&v, "events");
-        rows.push(Row {
-            op: "log verify",
-            size: n,
-            median_s: f(&v, "verify_s"),
-            cpu_s: f(&v, "cpu_s"),
-            floor: "postcard decoding the same events",
-            floor_s: f(&v, "decode_s"),
-            goal: format!(
-                "≥ 1M events/s (here {:.2} M/s)",
-                events / f(&v, "verify_s") / 1e6
-            ),
-            rss_mib: Some(f(&v, "hwm_mib")),
-            note: format!("{events} events"),
-        });
-        let mut replays = Vec::new();
-        for r in 0..reps {
-            let out = d(&format!("replay-{r}"));
-            replays.push(run_child(&["replay", "--dir", &resynced, "--out", &out]));
-            let _ = std::fs::remove_dir_all(&out);
+            // GET /api/numbers?limit=100 on the same inventory.
+            let mut apis = Vec::new();
+            for r in 0..reps {
+                let out = d(&format!("api-{r}"));
+                apis.push(run_child(&["api", "--base", &avail, "--dir", &out]));
+                let _ = std::fs::remove_dir_all(&out);
+            }
+            let requests = (API_CLIENTS * API_REQUESTS_PER_CLIENT) as f64;
+            let api_s = median(apis.iter().map(|v| f(v, "api_s")).collect());
+            rows.push(Row {
+                op: "GET /api/numbers?limit=100, 8 clients × 50",
+                size: n,
+                median_s: api_s,
+                cpu_s: median(apis.iter().map(|v| f(v, "cpu_s")).collect()),
+                floor: "ops::numbers::list in-process, same 400 reads, 8 threads",
+                floor_s: median(apis.iter().map(|v| f(v, "floor_s")).collect()),
+                goal: String::new(),
+                rss_mib: Some(median(apis.iter().map(|v| f(v, "hwm_mib")).collect())),
+                note: format!(
+                    "{:.0} requests/s; p99 latency {:.1} ms",
+                    requests / api_s,
+                    median(apis.iter().map(|v| f(v, "p99_ms")).collect())
+                ),
+            });
+            let _ = std::fs::remove_dir_all(&avail);
         }
-        rows.push(Row {
-            op: "log replay",
-            size: n,
-            median_s: median(replays.iter().map(|v| f(v, "replay_s")).collect()),
-            cpu_s: median(replays.iter().map(|v| f(v, "cpu_s")).collect()),
-            floor: "redb writing the same events and rows",
-            floor_s: median(replays.iter().map(|v| f(v, "floor_redb_s")).collect()),
-            goal: String::new(),
-            rss_mib: Some(median(replays.iter().map(|v| f(v, "hwm_mib")).collect())),
-            note: format!("{events} events"),
-        });
-        for r in 0..reps {
-            let _ = std::fs::remove_dir_all(dir.join(format!("sync-{r}")));
-            let _ = std::fs::remove_dir_all(dir.join(format!("resync-{r}")));
-        }
-
-        // Expiry of an all-Cooling inventory.
-        let cooling = d("cooling");
-        run_child(&["prep-cooling", "--dir", &cooling, "--n", &ns]);
-        let mut expires = Vec::new();
-        for r in 0..reps {
-            let out = d(&format!("expire-{r}"));
-            expires.push(run_child(&[
-                "expire",
-                "--base",
-                &cooling,
-                "--dir",
-                &out,
-                "--n",
-                &ns,
-                "--floor-base",
-                &d("floor-cooling.redb"),
-            ]));
-            let _ = std::fs::remove_dir_all(&out);
-        }
-        rows.push(Row {
-            op: "expiry, all Cooling",
-            size: n,
-            median_s: median(expires.iter().map(|v| f(v, "expire_s")).collect()),
-            cpu_s: median(expires.iter().map(|v| f(v, "cpu_s")).collect()),
-            floor: "redb writing the same keys",
-            floor_s: median(expires.iter().map(|v| f(v, "floor_redb_s")).collect()),
-            goal: if n == 100_000 {
-                "≤ 1 s".into()
-            } else {
-                String::new()
-            },
-            rss_mib: Some(median(expires.iter().map(|v| f(v, "hwm_mib")).collect())),
-            note: String::new(),
-        });
-        let _ = std::fs::remove_dir_all(&cooling);
-        let _ = std::fs::remove_file(dir.join("floor-cooling.redb"));
-
-        // numbers allocate, 8 threads in one process on one Store.
-        let avail = d("available");
-        run_child(&["prep-available", "--dir", &avail, "--n", &ns]);
-        let mut allocs = Vec::new();
-        for r in 0..reps {
-            let out = d(&format!("alloc-{r}"));
-            allocs.push(run_child(&["allocate", "--base", &avail, "--dir", &out]));
-            let _ = std::fs::remove_dir_all(&out);
-        }
-        let total = (THREADS * ALLOCS_PER_THREAD) as f64;
-        let alloc_s = median(allocs.iter().map(|v| f(v, "alloc_s")).collect());
-        rows.push(Row {
-            op: "numbers allocate, 8 threads × 25",
-            size: n,
-            median_s: alloc_s,
-            cpu_s: median(allocs.iter().map(|v| f(v, "cpu_s")).collect()),
-            floor: "redb: 200 one-row durable commits, 8 threads",
-            floor_s: median(allocs.iter().map(|v| f(v, "floor_s")).collect()),
-            goal: String::new(),
-            rss_mib: Some(median(allocs.iter().map(|v| f(v, "hwm_mib")).collect())),
-            note: format!(
-                "{:.0} allocations/s; p99 latency {:.1} ms",
-                total / alloc_s,
-                median(allocs.iter().map(|v| f(v, "p99_ms")).collect())
-            ),
-        });
-        let _ = std::fs::remove_dir_all(&avail);
         let _ = std::fs::remove_dir_all(&dir);
     }
     let finished = chrono::Utc::now();
@@ -419,18 +460,22 @@ fn write_report(
     let mut s = String::new();
     s.push_str("# Benchmarks\n\n");
     s.push_str("Generated by `cargo run --release --example perf-report");
-    let default_sizes = o.sizes == [10_000, 100_000, 1_000_000];
-    if !default_sizes || o.reps != 3 || o.reps_large != 1 {
-        s.push_str(&format!(
-            " -- --sizes {} --reps {} --reps-large {}",
-            o.sizes
-                .iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-            o.reps,
-            o.reps_large
-        ));
+    let mut flags = Vec::new();
+    if o.sizes != [10_000, 100_000, 1_000_000] {
+        let sizes: Vec<String> = o.sizes.iter().map(|n| n.to_string()).collect();
+        flags.push(format!("--sizes {}", sizes.join(",")));
+    }
+    if o.reps != 3 {
+        flags.push(format!("--reps {}", o.reps));
+    }
+    if o.reps_large != 1 {
+        flags.push(format!("--reps-large {}", o.reps_large));
+    }
+    if !o.only.is_empty() {
+        flags.push(format!("--only {}", o.only.join(",")));
+    }
+    if !flags.is_empty() {
+        s.push_str(&format!(" -- {}", flags.join(" ")));
     }
     s.push_str("` (issue 8).\n\n");
     s.push_str(&format!(
@@ -485,9 +530,7 @@ fn write_report(
         s.push_str(e);
         s.push('\n');
     }
-    s.push_str(
-        "\nThe HTTP API (`GET /api/numbers?limit=100`) is measured once it lands in main.\n\n",
-    );
+    s.push('\n');
     s.push_str(KEEP_MARK);
     s.push('\n');
     let kept = std::fs::read_to_string(&o.out)
@@ -568,6 +611,7 @@ fn child(args: &[String]) -> Value {
         "prep-available" => child_prep_available(args),
         "allocate" => child_allocate(args),
         "profile-sync" => child_profile_sync(args),
+        "api" => child_api(args),
         other => panic!("unknown phase {other}"),
     }
 }
@@ -924,4 +968,111 @@ fn child_profile_sync(args: &[String]) -> Value {
         "first_sync_s": first_s, "first_sync_cpu_s": first_cpu,
         "resync_s": resync_s, "resync_cpu_s": last_cpu(), "hwm_mib": hwm_mib(),
     })
+}
+
+const API_CLIENTS: usize = 8;
+const API_REQUESTS_PER_CLIENT: usize = 50;
+
+/// `GET /api/numbers?limit=100` served by `numinv::api` on loopback from a copy of an
+/// inventory of `--n` Available numbers: 8 concurrent clients × 50 requests, one
+/// process (server and clients share its 2-worker runtime). Floor: the same 400 reads of
+/// the first 100 entries through `ops::numbers::list` in-process, 8 threads.
+fn child_api(args: &[String]) -> Value {
+    use std::sync::Arc;
+
+    let dir = PathBuf::from(arg(args, "--dir"));
+    copy_dir(arg(args, "--base"), &dir);
+    let store = Arc::new(Store::open(&dir, Duration::ZERO).unwrap());
+    let (token, _) = ops::tokens::create(
+        &Ctx::new(&store, at(3, 12), "cli"),
+        "bench",
+        ops::tokens::Role::Read,
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let state = numinv::api::ApiState::new(
+        store.clone(),
+        Arc::new(numinv::clock::FixedClock(at(3, 12))),
+    );
+    let (url, latencies, wall, cpu) =
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!(
+                "http://{}/api/numbers?limit=100",
+                listener.local_addr().unwrap()
+            );
+            tokio::spawn(numinv::api::serve(listener, state, std::future::pending()));
+            let client =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build_http::<http_body_util::Empty<hyper::body::Bytes>>();
+            let get = |client: hyper_util::client::legacy::Client<_, _>,
+                       url: String,
+                       token: String| async move {
+                use http_body_util::BodyExt;
+                let req = http::Request::get(url)
+                    .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+                    .body(http_body_util::Empty::new())
+                    .unwrap();
+                let resp = client.request(req).await.unwrap();
+                assert_eq!(resp.status(), 200);
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                assert!(body.len() > 100);
+            };
+            // Warm-up: one request, so connection set-up is not in the figures.
+            get(client.clone(), url.clone(), token.clone()).await;
+            let cpu0 = cpu_s();
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..API_CLIENTS)
+                .map(|_| {
+                    let (client, url, token) = (client.clone(), url.clone(), token.clone());
+                    tokio::spawn(async move {
+                        let mut lat = Vec::with_capacity(API_REQUESTS_PER_CLIENT);
+                        for _ in 0..API_REQUESTS_PER_CLIENT {
+                            let t = Instant::now();
+                            get(client.clone(), url.clone(), token.clone()).await;
+                            lat.push(t.elapsed());
+                        }
+                        lat
+                    })
+                })
+                .collect();
+            let mut latencies = Vec::new();
+            for t in tasks {
+                latencies.extend(t.await.unwrap());
+            }
+            (
+                url,
+                latencies,
+                start.elapsed().as_secs_f64(),
+                cpu_s() - cpu0,
+            )
+        });
+    let hwm = hwm_mib();
+    let mut ms: Vec<f64> = latencies.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    let p99 = ms[(ms.len() * 99 / 100).min(ms.len() - 1)];
+    // Floor: the same reads, in-process.
+    let (_, floor_s) = timed(|| {
+        std::thread::scope(|s| {
+            for _ in 0..API_CLIENTS {
+                let store = &store;
+                s.spawn(move || {
+                    for _ in 0..API_REQUESTS_PER_CLIENT {
+                        let filter = numinv::store::EntryFilter {
+                            limit: Some(100),
+                            ..Default::default()
+                        };
+                        let page = ops::numbers::list(&store.read().unwrap(), &filter).unwrap();
+                        assert_eq!(page.len(), 100);
+                    }
+                });
+            }
+        })
+    });
+    drop(url);
+    json!({ "api_s": wall, "cpu_s": cpu, "p99_ms": p99, "hwm_mib": hwm, "floor_s": floor_s })
 }
