@@ -203,12 +203,12 @@ pub fn parse_oauth_token(body: &[u8]) -> Result<BearerToken, ContractError> {
 fn parse_token(body: &[u8], f_token: &str, f_expires: &str) -> Result<BearerToken, ContractError> {
     // Never put the body into an error: it holds the token.
     let v: Value = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
-    let obj = object(&v, "body")?;
+    let obj = object(&v, &|| "body".into())?;
     let token = match obj.get(f_token) {
         Some(Value::String(s)) if !s.is_empty() => Secret::new(s.clone()),
         _ => return Err(ContractError::field(f_token, "missing or not a string")),
     };
-    let expires_in_s = opt_u64(obj, f_expires, f_expires)?;
+    let expires_in_s = opt_u64(obj, f_expires, &|| f_expires.into())?;
     Ok(BearerToken {
         token,
         expires_in_s,
@@ -230,7 +230,7 @@ pub fn error_description(body: &[u8]) -> Option<String> {
 /// Parse one `200` page of `GET {base}/registeredUsers`. Pure: no I/O, no clock.
 pub fn parse_users_page(body: &[u8]) -> Result<UsersPage, ContractError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
-    let obj = object(&v, "body")?;
+    let obj = object(&v, &|| "body".into())?;
     let users = match obj.get(F_USERS) {
         Some(Value::Array(items)) => items
             .iter()
@@ -244,22 +244,25 @@ pub fn parse_users_page(body: &[u8]) -> Result<UsersPage, ContractError> {
     // Without a cursor we cannot know whether more pages follow; reading it as "last page"
     // could turn a partial list into "everyone else was deleted".
     let cursor = match obj.get(F_CURSOR) {
-        Some(c @ Value::Object(_)) => object(c, F_CURSOR)?,
+        Some(c @ Value::Object(_)) => object(c, &|| F_CURSOR.into())?,
         _ => return Err(ContractError::field(F_CURSOR, "missing or not an object")),
     };
-    let after = opt_string(cursor, F_AFTER, "cursor.after")?
+    let after = opt_string(cursor, F_AFTER, &|| "cursor.after".into())?
         .ok_or_else(|| ContractError::field("cursor.after", "missing"))?;
     let next_after = (after != CURSOR_END).then_some(after);
     Ok(UsersPage { users, next_after })
 }
 
 fn parse_user(index: usize, v: &Value) -> Result<RegisteredUser, ContractError> {
-    let mut at = format!("{F_USERS}[{index}]");
-    let obj = object(v, &at)?;
-    let id = opt_string(obj, F_ID, &format!("{at}.{F_ID}"))?.filter(|s| !s.is_empty());
-    if let Some(id) = &id {
-        at = format!("{at} (id {id})");
-    }
+    // Paths are rendered only for an error: formatting them for every field of every
+    // user was a tenth of a 100k-user fetch.
+    let base = || format!("{F_USERS}[{index}]");
+    let obj = object(v, &base)?;
+    let id = opt_string(obj, F_ID, &|| format!("{}.{F_ID}", base()))?.filter(|s| !s.is_empty());
+    let at = || match &id {
+        Some(id) => format!("{} (id {id})", base()),
+        None => base(),
+    };
     let node_id = req_string(obj, F_NODE_ID, &at)?;
     let aor = req_string(obj, F_AOR, &at)?;
     let status = req_string(obj, F_STATUS, &at)?;
@@ -268,15 +271,17 @@ fn parse_user(index: usize, v: &Value) -> Result<RegisteredUser, ContractError> 
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
-            .map(|(i, c)| parse_contact(&format!("{at}.{F_CONTACTS}[{i}]"), c))
+            .map(|(i, c)| parse_contact(&|| format!("{}.{F_CONTACTS}[{i}]", at()), c))
             .collect::<Result<_, _>>()?,
         Some(_) => {
             return Err(ContractError::field(
-                format!("{at}.{F_CONTACTS}"),
+                format!("{}.{F_CONTACTS}", at()),
                 "not an array",
             ))
         }
     };
+    let node_name = opt_string(obj, F_NODE_NAME, &|| format!("{}.{F_NODE_NAME}", at()))?;
+    let user_agent = opt_string(obj, F_USER_AGENT, &|| format!("{}.{F_USER_AGENT}", at()))?;
     let key = match &id {
         Some(id) => id.clone(),
         None => format!("{node_id}/{aor}"),
@@ -284,28 +289,28 @@ fn parse_user(index: usize, v: &Value) -> Result<RegisteredUser, ContractError> 
     Ok(RegisteredUser {
         key,
         id,
-        node_name: opt_string(obj, F_NODE_NAME, &format!("{at}.{F_NODE_NAME}"))?,
+        node_name,
         registered: status.trim().eq_ignore_ascii_case(STATUS_REGISTERED),
-        user_agent: opt_string(obj, F_USER_AGENT, &format!("{at}.{F_USER_AGENT}"))?,
+        user_agent,
         node_id,
         aor,
         contacts,
     })
 }
 
-fn parse_contact(at: &str, v: &Value) -> Result<Contact, ContractError> {
+fn parse_contact(at: &dyn Fn() -> String, v: &Value) -> Result<Contact, ContractError> {
     let obj = object(v, at)?;
     Ok(Contact {
-        uri: opt_string(obj, F_URI, &format!("{at}.{F_URI}"))?.unwrap_or_default(),
-        expires_s: opt_u64(obj, F_EXPIRES, &format!("{at}.{F_EXPIRES}"))?,
-        active: opt_bool(obj, F_ACTIVE, &format!("{at}.{F_ACTIVE}"))?.unwrap_or(true),
+        uri: opt_string(obj, F_URI, &|| format!("{}.{F_URI}", at()))?.unwrap_or_default(),
+        expires_s: opt_u64(obj, F_EXPIRES, &|| format!("{}.{F_EXPIRES}", at()))?,
+        active: opt_bool(obj, F_ACTIVE, &|| format!("{}.{F_ACTIVE}", at()))?.unwrap_or(true),
     })
 }
 
 /// Parse `GET {base}/topology/nodes`. Pure.
 pub fn parse_nodes(body: &[u8]) -> Result<Vec<Node>, ContractError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
-    let obj = object(&v, "body")?;
+    let obj = object(&v, &|| "body".into())?;
     let items = match obj.get(F_NODES) {
         Some(Value::Array(items)) => items,
         None | Some(Value::Null) => return Ok(Vec::new()),
@@ -315,12 +320,13 @@ pub fn parse_nodes(body: &[u8]) -> Result<Vec<Node>, ContractError> {
         .iter()
         .enumerate()
         .map(|(i, n)| {
-            let at = format!("{F_NODES}[{i}]");
+            let at = || format!("{F_NODES}[{i}]");
             let obj = object(n, &at)?;
-            let status = opt_string(obj, F_STATUS, &format!("{at}.{F_STATUS}"))?;
+            let status = opt_string(obj, F_STATUS, &|| format!("{}.{F_STATUS}", at()))?;
             Ok(Node {
                 id: req_string(obj, F_ID, &at)?,
-                name: opt_string(obj, F_NAME, &format!("{at}.{F_NAME}"))?.unwrap_or_default(),
+                name: opt_string(obj, F_NAME, &|| format!("{}.{F_NAME}", at()))?
+                    .unwrap_or_default(),
                 online: status.is_some_and(|s| s.trim().eq_ignore_ascii_case(STATUS_ONLINE)),
             })
         })
@@ -334,33 +340,37 @@ fn json_error(e: &serde_json::Error) -> ContractError {
     }
 }
 
-fn object<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>, ContractError> {
+/// Where a value sits in the body (`registeredUsers[3] (id ru-000004).status`), rendered
+/// only when an error names it.
+type At<'a> = &'a dyn Fn() -> String;
+
+fn object<'a>(v: &'a Value, at: At<'_>) -> Result<&'a Map<String, Value>, ContractError> {
     v.as_object()
-        .ok_or_else(|| ContractError::field(at, "not a JSON object"))
+        .ok_or_else(|| ContractError::field(at(), "not a JSON object"))
 }
 
 /// A string field; numbers are accepted and rendered (`"nodeId": 3` → `"3"`).
 fn opt_string(
     obj: &Map<String, Value>,
     f: &str,
-    at: &str,
+    at: At<'_>,
 ) -> Result<Option<String>, ContractError> {
     match obj.get(f) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(ContractError::field(at, "not a string")),
+        Some(_) => Err(ContractError::field(at(), "not a string")),
     }
 }
 
-fn req_string(obj: &Map<String, Value>, f: &str, at: &str) -> Result<String, ContractError> {
-    let at = format!("{at}.{f}");
-    opt_string(obj, f, &at)?.ok_or_else(|| ContractError::field(at, "missing"))
+fn req_string(obj: &Map<String, Value>, f: &str, at: At<'_>) -> Result<String, ContractError> {
+    let at = || format!("{}.{f}", at());
+    opt_string(obj, f, &at)?.ok_or_else(|| ContractError::field(at(), "missing"))
 }
 
 /// A non-negative integer field; `"1800"` is accepted as well as `1800`.
-fn opt_u64(obj: &Map<String, Value>, f: &str, at: &str) -> Result<Option<u64>, ContractError> {
-    let bad = || ContractError::field(at, "not a non-negative integer");
+fn opt_u64(obj: &Map<String, Value>, f: &str, at: At<'_>) -> Result<Option<u64>, ContractError> {
+    let bad = || ContractError::field(at(), "not a non-negative integer");
     match obj.get(f) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(bad),
@@ -371,8 +381,8 @@ fn opt_u64(obj: &Map<String, Value>, f: &str, at: &str) -> Result<Option<u64>, C
 }
 
 /// A boolean field; `true`/`false`, `1`/`0` and their string forms are accepted.
-fn opt_bool(obj: &Map<String, Value>, f: &str, at: &str) -> Result<Option<bool>, ContractError> {
-    let bad = || ContractError::field(at, "not a boolean");
+fn opt_bool(obj: &Map<String, Value>, f: &str, at: At<'_>) -> Result<Option<bool>, ContractError> {
+    let bad = || ContractError::field(at(), "not a boolean");
     match obj.get(f) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),

@@ -291,14 +291,14 @@ pub fn allocate(
     let written = ctx
         .store
         .write("numbers.allocate", &ctx.actor, ctx.now, |w| {
-            for key in w.keys_with_status(Status::Available)? {
-                let Some(e) = w.entry(&key)? else { continue };
-                if workflows::allocatable(&e, hierarchy, for_user) {
-                    let next = workflows::assign(&e, description.or(for_user), ctx.now);
-                    w.put_entry(&next)?;
-                    w.tx.count("allocated", 1);
-                    return Ok(next);
-                }
+            let found = w.first_with_status(Status::Available, |e| {
+                workflows::allocatable(e, hierarchy, for_user)
+            })?;
+            if let Some(e) = found {
+                let next = workflows::assign(&e, description.or(for_user), ctx.now);
+                w.put_entry(&next)?;
+                w.tx.count("allocated", 1);
+                return Ok(next);
             }
             Err(OpError::NotFound(format!(
                 "no Available number{}{}; add numbers or widen the hierarchy",

@@ -329,6 +329,29 @@ impl<'t> Writer<'t> {
         super::read::keys_with_status(&self.tables.status_idx, status)
     }
 
+    /// The first entry with this status, in key order, that `accept` takes. Walks the status
+    /// index and stops at the first match, so taking the next Available number does not
+    /// read (or allocate) the whole pool.
+    pub fn first_with_status(
+        &self,
+        status: crate::domain::Status,
+        mut accept: impl FnMut(&Entry) -> bool,
+    ) -> Result<Option<Entry>, StoreError> {
+        let lo = [status.code()];
+        let hi = [status.code() + 1];
+        let entries = self.tables.logged(Entity::Entry);
+        for row in self.tables.status_idx.range(lo.as_slice()..hi.as_slice())? {
+            let (k, _) = row?;
+            let key = &k.value()[1..];
+            let Some(v) = entries.get(key)? else { continue };
+            let e: Entry = decode(Entity::Entry.table_name(), key, v.value())?;
+            if accept(&e) {
+                return Ok(Some(e));
+            }
+        }
+        Ok(None)
+    }
+
     /// Keys of the entries whose release date is on or before `day`: no look-back cap.
     pub fn keys_due(&self, day: NaiveDate) -> Result<Vec<String>, StoreError> {
         super::read::keys_due(&self.tables.release_idx, day)

@@ -260,6 +260,9 @@ pub async fn run_sync_tuned(
     };
     let result = fetched.and_then(|users| {
         let cached = to_cached(conn, &users);
+        // The device's form is not needed once normalized: free it before the write, which
+        // is the peak of a large sync's memory.
+        drop(users);
         let ctx = Ctx::new(store, clock.now(), conn.actor());
         ctx.store
             .write(&conn.sync_job(), &ctx.actor, ctx.now, |w| {
