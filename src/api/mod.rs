@@ -70,6 +70,18 @@ impl ApiState {
     }
 }
 
+impl ApiState {
+    /// Runs `f` right here on the async worker, for reads that are short and bounded (the
+    /// token lookup of every request): handing those to the blocking pool costs two thread
+    /// switches, more than the read itself (measured: 7.7k → 14k small requests/s).
+    pub fn inline<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Store, DateTime<Utc>) -> Result<T, ApiError>,
+    {
+        f(&self.store, self.clock.now())
+    }
+}
+
 /// CSV imports may be this large.
 pub const IMPORT_BODY_MAX_BYTES: usize = 8 * 1024 * 1024;
 /// Every other request body is at most this large.

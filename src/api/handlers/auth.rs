@@ -19,9 +19,8 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
 
 /// Looks a token up; `None` when no token matches. The token never appears in an error.
 pub async fn principal(state: &ApiState, token: String) -> Result<Option<Principal>, ApiError> {
-    state
-        .blocking(move |store, _| Ok(tokens::authenticate(&store.read()?, &token)?))
-        .await
+    // One lookup by hash: short enough to run on the async worker (see `ApiState::inline`).
+    state.inline(move |store, _| Ok(tokens::authenticate(&store.read()?, &token)?))
 }
 
 /// Whether a role may make this request: the read role may only read.

@@ -115,6 +115,8 @@ pub async fn list(
     State(state): State<ApiState>,
     Q(q): Q<ListQuery>,
 ) -> Result<Json<EntryPage>, ApiError> {
+    // A page is decoded and rendered off the async workers: measured inline, the tail
+    // latency doubled under load (benches/api-load.sh).
     let (items, next) = state.blocking(move |store, _| page(store, &q)).await?;
     Ok(Json(EntryPage {
         items: items.iter().map(EntryView::from).collect(),
