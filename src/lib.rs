@@ -12,3 +12,4 @@ pub mod domain;
 pub mod ops;
 pub mod store;
 pub mod sync;
+pub mod web;

@@ -8,13 +8,26 @@ use numinv::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("NUMINV_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let (level, json) = match &cli.command {
+        cli::Command::Serve(args) => cli::serve::log_settings(args),
+        _ => (None, false),
+    };
+    // NUMINV_LOG wins over the config file; the default is warnings only (info for serve).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NUMINV_LOG").unwrap_or_else(|_| {
+        let default = match &cli.command {
+            cli::Command::Serve(_) => "info",
+            _ => "warn",
+        };
+        tracing_subscriber::EnvFilter::new(level.as_deref().unwrap_or(default))
+    });
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        fmt.json().init();
+    } else {
+        fmt.init();
+    }
     match cli::run(cli) {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();

@@ -245,6 +245,14 @@ fn offline_cools_online_restores_expiry_releases() {
     );
     assert_eq!(e.vendor, Vendor::AudioCodes);
 
+    // Why is it Cooling? The log names the registered user that went offline.
+    let why = ops::numbers::history_with_causes(&rig.store.read().unwrap(), "+442079460042", None)
+        .unwrap();
+    let cause = why
+        .iter()
+        .find(|e| e.entity == Entity::RegisteredUser && e.tx_id == tx.id)
+        .expect("the user change is shown with the cooling");
+    assert_eq!(cause.key, "lon/ru-00000001");
     rig.sim
         .script(&[UserOp::Online {
             id: "ru-00000001".into(),
@@ -470,6 +478,7 @@ fn audit_lists_corruptions_and_fix_repairs_them_without_deleting() {
             let mut cooling = w.entry("+442079460004")?.unwrap();
             cooling.status = Status::Cooling;
             w.put_entry(&cooling)?;
+            w.delete(Entity::Entry, b"+442079460002")?;
             Ok(())
         })
         .unwrap();
@@ -482,16 +491,19 @@ fn audit_lists_corruptions_and_fix_repairs_them_without_deleting() {
     assert_eq!(kinds["+442079460001"], "held-not-device");
     assert_eq!(kinds["+442079460003"], "used-not-held");
     assert_eq!(kinds["+442079460004"], "cooling-without-date");
-    assert_eq!(findings.len(), 3);
+    assert_eq!(kinds["+442079460002"], "held-missing");
+    assert_eq!(findings.len(), 4);
     let (_, tx) = sync::audit::fix(&Ctx::new(&rig.store, at(3, 10), "audit")).unwrap();
     assert!(tx.is_some());
     assert!(sync::audit::audit(&rig.store.read().unwrap(), at(3, 10))
         .unwrap()
         .is_empty());
+    // Nothing deleted; the missing held number is back, at its connection's hierarchy.
     assert_eq!(
         rig.store.read().unwrap().count(Entity::Entry).unwrap(),
-        count_before
+        count_before + 1
     );
+    assert_eq!(rig.entry("+442079460002").hierarchy, LONDON);
     assert!(rig.entry("+442079460001").is_audiocodes_device());
     rig.store.verify().unwrap();
 }

@@ -4,12 +4,16 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use crate::domain::connection::{Connection, Schedule};
+use crate::domain::device::CachedUser;
 use crate::domain::Entry;
+use crate::ops::tokens::TokenRecord;
 use crate::store::{decode, Entity, Event, TxRecord};
 
 /// An entry as the API and `--format json` show it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EntryView {
     pub number: String,
     pub status: String,
@@ -51,7 +55,7 @@ impl From<&Entry> for EntryView {
 }
 
 /// An event with its before/after decoded where the entity is known.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EventView {
     pub seq: u64,
     pub at: DateTime<Utc>,
@@ -59,7 +63,11 @@ pub struct EventView {
     pub actor: String,
     pub entity: String,
     pub key: String,
+    /// The row before the change (absent when created), decoded where the entity is known.
+    #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
+    /// The row after the change (absent when deleted).
+    #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
 }
 
@@ -95,7 +103,13 @@ pub fn value_json(entity: Entity, key: &str, bytes: &[u8]) -> serde_json::Value 
         Entity::Macro | Entity::Setting => {
             decode::<String>(table, k, bytes).map(|s| Ok(serde_json::Value::String(s)))
         }
-        _ => return serde_json::json!({"bytes": bytes.len()}),
+        // The hash stays out: a token's row shows only its name, role and dates.
+        Entity::Token => decode::<TokenRecord>(table, k, bytes)
+            .map(|t| serde_json::to_value(TokenView::from(&t))),
+        Entity::RegisteredUser => decode::<CachedUser>(table, k, bytes).map(serde_json::to_value),
+        // Connection records hold no secret (passwords live encrypted outside the log).
+        Entity::Connection => decode::<Connection>(table, k, bytes).map(serde_json::to_value),
+        Entity::Schedule => decode::<Schedule>(table, k, bytes).map(serde_json::to_value),
     };
     match r {
         Ok(Ok(v)) => v,
@@ -105,7 +119,7 @@ pub fn value_json(entity: Entity, key: &str, bytes: &[u8]) -> serde_json::Value 
 }
 
 /// A transaction record.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TxView {
     pub id: u64,
     pub kind: String,
@@ -138,4 +152,143 @@ impl From<&TxRecord> for TxView {
             seq_last: t.seq_last,
         }
     }
+}
+
+/// A token as listed: never its secret, never its hash.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    pub name: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+impl From<&TokenRecord> for TokenView {
+    fn from(t: &TokenRecord) -> Self {
+        TokenView {
+            name: t.name.clone(),
+            role: t.role.as_str().to_string(),
+            created_at: t.created_at,
+            created_by: t.created_by.clone(),
+        }
+    }
+}
+
+/// Every error answer: one line saying what, which input, and what to do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// One page of `GET /api/numbers`; `next` is the `after` of the following page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EntryPage {
+    pub items: Vec<EntryView>,
+    pub next: Option<String>,
+}
+
+/// What a single-number workflow did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChangeView {
+    pub entry: EntryView,
+    /// The transaction id, or `None` when nothing changed.
+    pub transaction: Option<u64>,
+}
+
+/// What an add or import did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AddView {
+    pub created: Vec<String>,
+    pub skipped: Vec<String>,
+    pub transaction: Option<u64>,
+}
+
+/// What an expiry sweep did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExpireView {
+    pub released: u64,
+    pub overdue: u64,
+    pub transaction: Option<u64>,
+}
+
+/// A transaction with the events it wrote.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TxDetailView {
+    pub transaction: TxView,
+    pub events: Vec<EventView>,
+    /// Events left out because the transaction wrote more than one answer carries.
+    pub events_omitted: u64,
+}
+
+/// One page of the change log; `next` is the `after` of the following page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
+    pub events: Vec<EventView>,
+    pub next: u64,
+}
+
+/// A macro's or setting's value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ValueView {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hierarchy: Option<String>,
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<u64>,
+}
+
+/// `POST /api/numbers`: numbers and/or an inclusive range.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddRequest {
+    #[serde(default)]
+    pub numbers: Vec<String>,
+    #[serde(default)]
+    pub range: Option<String>,
+    #[serde(default)]
+    pub hierarchy: String,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+/// `POST /api/numbers/{number}/reserve`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReserveRequest {
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub days: Option<u32>,
+    #[serde(default)]
+    pub reserved_for: Option<String>,
+}
+
+/// `POST /api/numbers/{number}/cool`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoolRequest {
+    #[serde(default)]
+    pub days: Option<u32>,
+}
+
+/// `POST /api/numbers/allocate`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllocateRequest {
+    #[serde(default)]
+    pub hierarchy: Option<String>,
+    #[serde(default)]
+    pub reserved_for: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `PUT /api/macros/{name}` and `PUT /api/settings/{name}`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRequest {
+    pub value: String,
+    #[serde(default)]
+    pub hierarchy: String,
 }

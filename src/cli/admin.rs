@@ -110,6 +110,9 @@ pub fn run_expire(g: &Global) -> anyhow::Result<String> {
     })
 }
 
+/// Most sub-records `transactions show` prints (the API pages through the rest).
+const SUB_RECORDS_SHOWN_MAX: usize = 1000;
+
 pub fn run_transactions(g: &Global, cmd: TransactionsCmd) -> anyhow::Result<String> {
     let store = g.open_store()?;
     let reader = store.read()?;
@@ -122,7 +125,28 @@ pub fn run_transactions(g: &Global, cmd: TransactionsCmd) -> anyhow::Result<Stri
             let t = reader.transaction(id)?.ok_or_else(|| {
                 anyhow::anyhow!("transaction {id} does not exist; see `numinv transactions list`")
             })?;
-            Ok(output::transaction(&t, g.format()))
+            // Its events are its sub-records: one per changed entry, user or setting.
+            let shown = if t.seq_last > 0 {
+                reader.events(
+                    t.seq_first.saturating_sub(1),
+                    SUB_RECORDS_SHOWN_MAX.min((t.seq_last + 1 - t.seq_first) as usize),
+                )?
+            } else {
+                Vec::new()
+            };
+            Ok(match g.format() {
+                Format::Json => output::json(&serde_json::json!({
+                    "transaction": crate::api::wire::TxView::from(&t),
+                    "events": shown.iter().map(crate::api::wire::EventView::from).collect::<Vec<_>>(),
+                })),
+                f => {
+                    let mut out = output::transaction(&t, f);
+                    if !shown.is_empty() {
+                        out.push_str(&output::events(&shown, f));
+                    }
+                    out
+                }
+            })
         }
     }
 }

@@ -118,6 +118,24 @@ fn read_secret(args: &ConnArgs) -> anyhow::Result<Option<Secret>> {
     Ok(None)
 }
 
+/// The password for a new connection: from a file or variable, else asked for on the
+/// terminal without echo. Never a plain argument, which would show in `ps`.
+fn require_secret(name: &str, args: &ConnArgs) -> anyhow::Result<Secret> {
+    if let Some(s) = read_secret(args)? {
+        return Ok(s);
+    }
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("connections add {name}: give the password with --password-file F or --password-env VAR (no terminal to ask on)");
+    }
+    let text = rpassword::prompt_password(format!("password for connection {name}: "))
+        .map_err(|e| anyhow::anyhow!("cannot read the password from the terminal: {e}"))?;
+    if text.is_empty() {
+        anyhow::bail!("connections add {name}: the password is empty");
+    }
+    Ok(Secret::new(text))
+}
+
 fn apply_args(mut c: Connection, a: &ConnArgs) -> anyhow::Result<Connection> {
     if let Some(v) = &a.url {
         c.url = v.clone();
@@ -236,9 +254,7 @@ pub fn run_connections(g: &Global, cmd: ConnectionsCmd) -> anyhow::Result<String
             if conn.url.is_empty() {
                 anyhow::bail!("connections add {name}: --url is required (https://host:port)");
             }
-            let secret = read_secret(&args)?.ok_or_else(|| {
-                anyhow::anyhow!("connections add {name}: give the password with --password-file F or --password-env VAR")
-            })?;
+            let secret = require_secret(&name, &args)?;
             let tx = ops::add(&ctx, conn.clone(), &secret)?;
             let mut out = format!(
                 "added connection {name} with jobs {} and {}, schedule {} (inactive) ({})\n",

@@ -11,41 +11,60 @@ use super::connections::sync_line;
 use super::Global;
 use crate::arm::Secret;
 use crate::clock::{Clock, FnClock};
+use crate::daemon::{Ran, Scheduler, SchedulerOptions};
 use crate::domain::connection::{AuthMethod, Connection};
 use crate::domain::{Status, Vendor};
 use crate::ops::{self, Ctx};
 use crate::store::{EntryFilter, Store};
 use crate::sync::{engine, SyncOptions};
 
+/// The simulated estate.
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {
-    /// Registered users in the simulated estate.
+pub struct Population {
+    /// Registered users.
     #[arg(long, default_value_t = 5000)]
     pub users: usize,
     /// SBC nodes.
     #[arg(long, default_value_t = 3)]
     pub nodes: usize,
+    /// The same seed gives the same estate and the same churn.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+impl Population {
+    fn simulator(&self) -> Simulator {
+        Simulator::new(SimConfig {
+            seed: self.seed,
+            users: self.users,
+            nodes: self.nodes,
+            ..SimConfig::default()
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub population: Population,
     /// Virtual minutes per real minute (1440: a virtual day per minute).
     #[arg(long, default_value_t = 1440)]
     pub speed: u64,
     /// Stop after this long (e.g. 30s, 5m); default: until Ctrl-C.
     #[arg(long, value_parser = parse_duration)]
     pub run_for: Option<Duration>,
-    /// Real seconds between syncs.
+    /// Real seconds between steps of virtual time (each step may run the schedule).
     #[arg(long, default_value_t = 2)]
     pub sync_every_s: u64,
+    /// Address of the web UI and API.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
-    #[arg(long, default_value_t = 1000)]
-    pub users: usize,
-    #[arg(long, default_value_t = 3)]
-    pub nodes: usize,
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub population: Population,
     /// HTTPS listen address.
     #[arg(long, default_value = "127.0.0.1:8443")]
     pub https: std::net::SocketAddr,
@@ -79,12 +98,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn run_sim(args: SimArgs) -> anyhow::Result<String> {
     let rt = runtime()?;
     rt.block_on(async {
-        let sim = Simulator::new(SimConfig {
-            seed: args.seed,
-            users: args.users,
-            nodes: args.nodes,
-            ..SimConfig::default()
-        });
+        let sim = args.population.simulator();
         let running = sim
             .serve(ServeOptions {
                 http: args.http,
@@ -93,7 +107,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<String> {
             .await?;
         println!(
             "simulator: {} users on {} nodes (seed {})",
-            args.users, args.nodes, args.seed
+            args.population.users, args.population.nodes, args.population.seed
         );
         if let Some(u) = &running.http_url {
             println!("  http:  {u}/ARM/v1");
@@ -145,12 +159,7 @@ fn tempfile_dir() -> anyhow::Result<TempDir> {
 }
 
 async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow::Result<String> {
-    let sim = Simulator::new(SimConfig {
-        seed: args.seed,
-        users: args.users,
-        nodes: args.nodes,
-        ..SimConfig::default()
-    });
+    let sim = args.population.simulator();
     let running = sim
         .serve(ServeOptions {
             http: None,
@@ -161,16 +170,43 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
         data_dir,
         Duration::from_millis(g.lock_wait_ms),
     )?);
+    // The store's clock is the simulator's virtual clock: cooling and release dates follow
+    // the accelerated days.
     let sim_clock = sim.clone();
     let clock: Arc<dyn Clock> = Arc::new(FnClock(move || sim_clock.now()));
     println!(
         "numinv demo: simulated ARM at {}/ARM/v1 ({} users, {} nodes, seed {})",
         running.https_url.clone().unwrap_or_default(),
-        args.users,
-        args.nodes,
-        args.seed
+        args.population.users,
+        args.population.nodes,
+        args.population.seed
     );
     println!("data dir: {}", data_dir.display());
+
+    let ctx = Ctx::new(&store, clock.now(), "cli");
+    let token_name = format!("demo-{}", std::process::id());
+    let (token, _) = ops::tokens::create(&ctx, &token_name, ops::tokens::Role::Admin)?;
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            println!(
+                "cannot listen on {} ({e}); using a free port instead",
+                args.listen
+            );
+            tokio::net::TcpListener::bind("127.0.0.1:0").await?
+        }
+    };
+    let web = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(crate::api::serve(
+        listener,
+        crate::api::ApiState::new(store.clone(), clock.clone()),
+        async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        },
+    ));
+    println!("web UI: {web}/   admin token: {token}");
+
     let conn = Connection {
         name: "demo".into(),
         url: running.https_url.clone().unwrap_or_default(),
@@ -187,19 +223,11 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
         page_size: 1000,
         timeout_ms: 10_000,
     };
-    let ctx = Ctx::new(&store, clock.now(), "cli");
     if ops::connections::get(&store.read()?, &conn.name).is_err() {
         ops::connections::add(&ctx, conn.clone(), &Secret::from("sim-password"))?;
     }
-    ops::connections::set_schedule(
-        &ctx,
-        &conn.schedule_name(),
-        Some(args.sync_every_s.max(10)),
-        Some(true),
-    )?;
-
-    // First sync, with a progress bar.
-    let total = args.users.max(1);
+    // Sync on save: the first sync, with a progress bar.
+    let total = args.population.users.max(1);
     let mut bar = |p: crate::arm::PageProgress| {
         let done = (p.users * 30 / total).min(30);
         print!(
@@ -220,14 +248,25 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
     .await?;
     println!();
     print!("first sync done: {}", sync_line(&tx));
+    ops::connections::set_schedule(
+        &Ctx::new(&store, clock.now(), "cli"),
+        &conn.schedule_name(),
+        Some(15 * 60),
+        Some(true),
+    )?;
     println!(
-        "(Ctrl-C stops; virtual time runs at {} minutes per real minute)",
+        "schedule {} active every 15 virtual minutes; virtual time runs {} minutes per real minute (Ctrl-C stops)",
+        conn.schedule_name(),
         args.speed
     );
 
     let started = Instant::now();
     let step = Duration::from_secs(args.sync_every_s.max(1));
     let virtual_minutes_per_step = (args.speed * step.as_secs() / 60).max(1);
+    let mut scheduler = Scheduler::new(SchedulerOptions {
+        tick: step,
+        expiry_every: chrono::Duration::hours(1),
+    });
     let mut ticker = tokio::time::interval(step);
     ticker.tick().await;
     loop {
@@ -236,35 +275,34 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
             _ = tokio::signal::ctrl_c() => break,
         }
         sim.advance(virtual_minutes_per_step);
-        let tx = engine::run_sync(
-            &store,
-            clock.as_ref(),
-            &conn,
-            SyncOptions { force: true },
-            &mut |_| {},
-        )
-        .await;
-        let released = ops::admin::expire(&Ctx::new(&store, clock.now(), "expiry"))?.released;
-        let counts = store.read()?.status_counts()?;
-        match tx {
-            Ok(t) => println!(
-                "{} sync: {} users, Used {}, Cooling {}, Available {}, restored {}, released {}, conflicts {}",
-                clock.now().format("%Y-%m-%d %H:%M"),
-                t.get("users_total"),
-                counts[&Status::Used],
-                counts[&Status::Cooling],
-                counts[&Status::Available],
-                t.get("entries_restored"),
-                released,
-                t.get("conflicts"),
-            ),
-            Err(e) => println!("{} sync failed: {e}", clock.now().format("%Y-%m-%d %H:%M")),
+        let mut released = 0;
+        for ran in scheduler.run_due(&store, clock.as_ref()).await {
+            match ran {
+                Ran::Expiry { released: r, .. } => released += r,
+                Ran::Sync { result: Ok(t), .. } => {
+                    let counts = store.read()?.status_counts()?;
+                    println!(
+                        "{} sync: {} users, Used {}, Cooling {}, Available {}, restored {}, released {}, conflicts {}",
+                        clock.now().format("%Y-%m-%d %H:%M"),
+                        t.get("users_total"),
+                        counts[&Status::Used],
+                        counts[&Status::Cooling],
+                        counts[&Status::Available],
+                        t.get("entries_restored"),
+                        released,
+                        t.get("conflicts"),
+                    );
+                }
+                Ran::Sync { result: Err(e), .. } => {
+                    println!("{} sync failed: {e}", clock.now().format("%Y-%m-%d %H:%M"))
+                }
+            }
         }
         if args.run_for.is_some_and(|d| started.elapsed() >= d) {
             break;
         }
     }
-    // Heal: one last sync so the summary compares like with like.
+    // Heal: one last sync and sweep so the summary compares like with like.
     engine::run_sync(
         &store,
         clock.as_ref(),
@@ -274,9 +312,11 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
     )
     .await?;
     ops::admin::expire(&Ctx::new(&store, clock.now(), "expiry"))?;
-    let summary = compare_with_truth(&store, &sim, &conn)?;
+    let summary = compare_with_truth(&store, &sim, &conn);
+    let _ = stop_tx.send(true);
+    let _ = server.await;
     running.shutdown().await;
-    Ok(summary)
+    summary
 }
 
 /// The final check: every held number Used/Device/AudioCodes; every AudioCodes number not

@@ -8,8 +8,7 @@ use clap::Subcommand;
 
 use super::output;
 use super::Global;
-use crate::ops::numbers::resolve_key;
-use crate::store::{Entity, LogSource, ReplayStop, Store};
+use crate::store::{LogSource, ReplayStop, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum LogCmd {
@@ -73,8 +72,7 @@ pub fn run(g: &Global, cmd: LogCmd) -> anyhow::Result<String> {
             let since = since.as_deref().map(parse_since).transpose()?;
             let mut events = match &number {
                 Some(n) => {
-                    let key = resolve_key(&reader, n, hierarchy.as_deref(), None)?;
-                    reader.history(Entity::Entry, key.as_bytes())?
+                    crate::ops::numbers::history_with_causes(&reader, n, hierarchy.as_deref())?
                 }
                 None => {
                     let after = match since {

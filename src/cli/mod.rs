@@ -7,6 +7,8 @@ pub mod demo;
 pub mod log;
 pub mod numbers;
 pub mod output;
+pub mod serve;
+pub mod tokens;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -88,6 +90,8 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 pub enum Command {
     /// Run the product against the bundled simulator: churn in accelerated virtual time.
     Demo(demo::DemoArgs),
+    /// The daemon: HTTP API and web UI, schedules, expiry sweep (graceful stop on SIGTERM).
+    Serve(serve::ServeArgs),
     /// Serve the bundled ARM simulator (HTTPS, self-signed; prints the pin).
     Sim(demo::SimArgs),
     /// Manage numbers.
@@ -132,6 +136,9 @@ pub enum Command {
     /// Sync schedules.
     #[command(subcommand)]
     Schedules(connections::SchedulesCmd),
+    /// API tokens for the HTTP API and web UI.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCmd),
     /// Take a consistent copy of the database into DIR.
     Backup {
         /// An empty directory for the copy.
@@ -146,11 +153,13 @@ pub fn run(cli: Cli) -> anyhow::Result<String> {
         Command::Numbers(cmd) => numbers::run(g, cmd),
         Command::Demo(args) => demo::run_demo(g, args),
         Command::Sim(args) => demo::run_sim(args),
+        Command::Serve(args) => serve::run(g, args),
         Command::Macros(cmd) => admin::run_macros(g, cmd),
         Command::Settings(cmd) => admin::run_settings(g, cmd),
         Command::Expire => admin::run_expire(g),
         Command::Transactions(cmd) => admin::run_transactions(g, cmd),
         Command::Log(cmd) => log::run(g, cmd),
+        Command::Tokens(cmd) => tokens::run(g, cmd),
         Command::Backup { dir } => admin::run_backup(g, &dir),
         Command::Connections(cmd) => connections::run_connections(g, cmd),
         Command::Sync { name, force } => connections::run_sync(g, &name, force),

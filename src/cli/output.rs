@@ -135,38 +135,39 @@ pub fn entry(e: &Entry, format: Format) -> String {
 /// A short description of an entry change, for history tables.
 fn change_summary(ev: &Event) -> String {
     let view = EventView::from(ev);
-    let field = |v: &Option<serde_json::Value>, f: &str| {
-        v.as_ref()
-            .and_then(|v| v.get(f))
-            .map(|x| match x {
-                serde_json::Value::Null => String::new(),
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .unwrap_or_default()
+    let text = |x: &serde_json::Value| match x {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     };
+    // Bookkeeping fields change on every write; they say nothing about what happened.
+    const QUIET: &[&str] = &[
+        "updated_at",
+        "created_at",
+        "version",
+        "finished_at",
+        "started_at",
+    ];
     match (&view.before, &view.after) {
-        (None, Some(_)) => format!("created {}", field(&view.after, "status")),
+        (None, Some(a)) => match a.get("status") {
+            Some(st) => format!("created {}", text(st)),
+            None => "created".to_string(),
+        },
         (Some(_), None) => "deleted".to_string(),
-        (Some(_), Some(_)) if view.entity == "entry" => {
-            let mut parts = Vec::new();
-            for f in [
-                "status",
-                "usage",
-                "vendor",
-                "release_date",
-                "tag",
-                "description",
-                "reserved_for",
-            ] {
-                let (b, a) = (field(&view.before, f), field(&view.after, f));
-                if b != a {
-                    parts.push(format!("{f}: {b:?} -> {a:?}"));
-                }
-            }
+        (Some(serde_json::Value::Object(b)), Some(serde_json::Value::Object(a))) => {
+            let null = serde_json::Value::Null;
+            let parts: Vec<String> = a
+                .iter()
+                .filter(|(k, _)| !QUIET.contains(&k.as_str()))
+                .filter_map(|(k, av)| {
+                    let bv = b.get(k).unwrap_or(&null);
+                    (bv != av).then(|| format!("{k}: {:?} -> {:?}", text(bv), text(av)))
+                })
+                .collect();
             parts.join("; ")
         }
-        _ => "changed".to_string(),
+        (Some(b), Some(a)) => format!("{:?} -> {:?}", text(b), text(a)),
+        (None, None) => String::new(),
     }
 }
 

@@ -8,6 +8,8 @@ pub const DELETE_THRESHOLD_AUDIOCODES: &str = "PULL_SYNC_DELETE_THRESHOLD_AudioC
 pub const INVENTORY_COOLING_DAYS: &str = "number_inventory_cooling_days";
 /// Whether manual unassignment cools at all.
 pub const INVENTORY_COOLING_ENABLED: &str = "number_inventory_cooling_enabled";
+/// Interval given to the schedule of a new connection (`15m`, `1h`, …).
+pub const SCHEDULE_DEFAULT_EVERY: &str = "schedule_default_every";
 
 pub const AUDIOCODES_COOLING_DAYS_DEFAULT: u32 = 2;
 pub const INVENTORY_COOLING_DAYS_DEFAULT: u32 = 30;
@@ -24,6 +26,7 @@ pub const MACROS: &[(&str, Option<&str>)] = &[
 pub const SETTINGS: &[(&str, &str)] = &[
     (INVENTORY_COOLING_DAYS, "30"),
     (INVENTORY_COOLING_ENABLED, "false"),
+    (SCHEDULE_DEFAULT_EVERY, "15m"),
 ];
 
 /// Checks a macro value before it is stored; the error says what is accepted.
@@ -47,6 +50,7 @@ pub fn validate_setting(name: &str, value: &str) -> Result<(), String> {
     match name {
         INVENTORY_COOLING_DAYS => parse_days(value).map(|_| ()),
         INVENTORY_COOLING_ENABLED => parse_bool(value).map(|_| ()),
+        SCHEDULE_DEFAULT_EVERY => super::connection::parse_interval(value).map(|_| ()),
         _ => Err(format!(
             "unknown setting {name:?}; known: {}",
             SETTINGS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")

@@ -4,16 +4,9 @@ use chrono::NaiveDate;
 
 use crate::domain::lifecycle;
 use crate::domain::settings::{self, validate_macro, validate_setting};
-use crate::store::{Entity, Reader, TxRecord};
+use crate::store::{macro_key, Entity, Reader, TxRecord};
 
 use super::{Ctx, OpError, OpResult};
-
-fn macro_key(hierarchy: &str, name: &str) -> Vec<u8> {
-    let mut k = hierarchy.trim_matches('/').as_bytes().to_vec();
-    k.push(0);
-    k.extend_from_slice(name.as_bytes());
-    k
-}
 
 /// Sets a macro at a hierarchy (`""` is global), after validating it.
 pub fn set_macro(

@@ -42,11 +42,17 @@ pub fn add(ctx: &Ctx<'_>, conn: Connection, secret: &Secret) -> OpResult<Option<
             conn.name
         )));
     }
+    let every_s = ctx
+        .store
+        .read()?
+        .setting(crate::domain::settings::SCHEDULE_DEFAULT_EVERY)?
+        .and_then(|v| crate::domain::connection::parse_interval(&v).ok())
+        .unwrap_or(SCHEDULE_EVERY_S_DEFAULT);
     secrets::store_secret(ctx.store, &conn.name, Some(secret))?;
     let schedule = Schedule {
         name: conn.schedule_name(),
         connection: conn.name.clone(),
-        every_s: SCHEDULE_EVERY_S_DEFAULT,
+        every_s,
         active: false,
     };
     let w = ctx

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod connections;
 pub mod numbers;
 pub mod secrets;
+pub mod tokens;
 
 use chrono::{DateTime, Utc};
 

@@ -113,6 +113,51 @@ pub fn history(reader: &Reader, raw: &str, hierarchy: Option<&str>) -> OpResult<
     Ok(events)
 }
 
+/// The events of one number and, for diagnosis, the registered-user changes in the same
+/// transactions that concern it ("why is this number Cooling?"), oldest first.
+pub fn history_with_causes(
+    reader: &Reader,
+    raw: &str,
+    hierarchy: Option<&str>,
+) -> OpResult<Vec<Event>> {
+    let key = resolve_key(reader, raw, hierarchy, None)?;
+    let mut events = history(reader, raw, hierarchy)?;
+    let mut causes = Vec::new();
+    const TX_EVENTS_SCANNED_MAX: usize = 100_000;
+    for ev in &events {
+        let Some(tx) = reader.transaction(ev.tx_id)? else {
+            continue;
+        };
+        if tx.seq_last == 0 {
+            continue;
+        }
+        let span = ((tx.seq_last + 1 - tx.seq_first) as usize).min(TX_EVENTS_SCANNED_MAX);
+        for other in reader.events(tx.seq_first.saturating_sub(1), span)? {
+            if other.entity == Entity::RegisteredUser && user_event_concerns(&other, &key) {
+                causes.push(other);
+            }
+        }
+    }
+    events.extend(causes);
+    events.sort_by_key(|e| e.seq);
+    events.dedup_by_key(|e| e.seq);
+    Ok(events)
+}
+
+fn user_event_concerns(ev: &Event, number_key: &str) -> bool {
+    let holds = |bytes: &Option<Vec<u8>>| {
+        bytes.as_deref().is_some_and(|b| {
+            crate::store::decode::<crate::domain::device::CachedUser>(
+                "registered_users",
+                ev.key.as_bytes(),
+                b,
+            )
+            .is_ok_and(|u| u.number_key.as_deref() == Some(number_key))
+        })
+    };
+    holds(&ev.before) || holds(&ev.after)
+}
+
 /// Lists entries.
 pub fn list(reader: &Reader, filter: &EntryFilter) -> OpResult<Vec<Entry>> {
     Ok(reader.entries(filter)?)

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use codec::{decode, encode, FORMAT_VERSION};
 pub use event::{Event, EventFault, EventRecord, Hash};
 pub use log::{LogSource, ReplayStop, StateRow, VerifyReport};
+pub use read::macro_key;
 pub use tables::Entity;
 pub use write::Writer;
 
@@ -593,15 +594,17 @@ impl Reader {
         Ok(out)
     }
 
-    /// Every inventory key held right now by an online registered user (any connection).
-    pub fn held_keys(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    /// Every inventory key held right now by an online registered user, with the first
+    /// connection (in name order) that holds it.
+    pub fn held_keys(&self) -> Result<BTreeMap<String, String>, StoreError> {
         let idx = self.rtx.open_table(HOLDERS_IDX)?;
-        let mut out = std::collections::BTreeSet::new();
+        let mut out = BTreeMap::new();
         for row in idx.iter()? {
             let (k, _) = row?;
-            let k = k.value();
-            let end = k.iter().position(|b| *b == 0).unwrap_or(k.len());
-            out.insert(String::from_utf8_lossy(&k[..end]).into_owned());
+            let mut parts = k.value().split(|b| *b == 0);
+            let number = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            let conn = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            out.entry(number).or_insert(conn);
         }
         Ok(out)
     }

@@ -38,7 +38,8 @@ pub(crate) fn keys_due(
     Ok(keys)
 }
 
-pub(crate) fn macro_key(hierarchy: &str, name: &str) -> Vec<u8> {
+/// The key of a macro defined at `hierarchy` (`""` is global).
+pub fn macro_key(hierarchy: &str, name: &str) -> Vec<u8> {
     let mut k = hierarchy.trim_matches('/').as_bytes().to_vec();
     k.push(0);
     k.extend_from_slice(name.as_bytes());

@@ -1,6 +1,6 @@
 //! `numinv audit [--fix]`: compare the inventory with the cached registered users.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::domain::audit::{check, Finding, FindingKind};
 use crate::domain::lifecycle;
@@ -10,9 +10,9 @@ use crate::ops::{Ctx, OpResult};
 use crate::store::{Reader, TxRecord, Writer};
 
 /// The numbers worth checking: held ones, AudioCodes-used ones, cooling ones.
-fn candidates(reader: &Reader) -> OpResult<(BTreeSet<String>, BTreeSet<String>)> {
+fn candidates(reader: &Reader) -> OpResult<(BTreeSet<String>, BTreeMap<String, String>)> {
     let held = reader.held_keys()?;
-    let mut keys = held.clone();
+    let mut keys: BTreeSet<String> = held.keys().cloned().collect();
     for st in [Status::Used, Status::Cooling] {
         let filter = crate::store::EntryFilter {
             status: Some(st),
@@ -34,17 +34,29 @@ pub fn audit(reader: &Reader, now: chrono::DateTime<chrono::Utc>) -> OpResult<Ve
     let mut out = Vec::new();
     for key in keys {
         let entry = reader.entry(&key)?;
-        out.extend(check(&key, entry.as_ref(), held.contains(&key), today));
+        out.extend(check(&key, entry.as_ref(), held.contains_key(&key), today));
     }
     Ok(out)
 }
 
 /// Repairs every fixable finding by the lifecycle rules, in one change. Never deletes.
 pub fn fix(ctx: &Ctx<'_>) -> OpResult<(Vec<Finding>, Option<TxRecord>)> {
-    let findings = audit(&ctx.store.read()?, ctx.now)?;
+    let reader = ctx.store.read()?;
+    let findings = audit(&reader, ctx.now)?;
+    // A missing public number is created at the hierarchy of a connection that holds it.
+    let held = reader.held_keys()?;
+    let mut hierarchies = BTreeMap::new();
+    for conn in crate::ops::connections::list(&reader)? {
+        hierarchies.insert(conn.name, conn.hierarchy);
+    }
+    drop(reader);
     let written = ctx.store.write("audit.fix", &ctx.actor, ctx.now, |w| {
         for f in findings.iter().filter(|f| f.kind.fixable()) {
-            repair(w, f, ctx.now)?;
+            let hierarchy = held
+                .get(&f.number)
+                .and_then(|c| hierarchies.get(c))
+                .map_or("", String::as_str);
+            repair(w, f, hierarchy, ctx.now)?;
         }
         w.tx.count("findings", findings.len() as u64);
         Ok::<_, crate::ops::OpError>(())
@@ -52,11 +64,20 @@ pub fn fix(ctx: &Ctx<'_>) -> OpResult<(Vec<Finding>, Option<TxRecord>)> {
     Ok((findings, written.tx))
 }
 
-fn repair(w: &mut Writer<'_>, f: &Finding, now: chrono::DateTime<chrono::Utc>) -> OpResult<()> {
+fn repair(
+    w: &mut Writer<'_>,
+    f: &Finding,
+    holder_hierarchy: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> OpResult<()> {
     let existing = w.entry(&f.number)?;
     let next = match f.kind {
         FindingKind::HeldMissing | FindingKind::HeldNotDevice => {
-            let (number, hierarchy) = f.number.split_once('@').unwrap_or((&f.number, ""));
+            // An extension's key carries its hierarchy; a public number takes its holder's.
+            let (number, hierarchy) = f
+                .number
+                .split_once('@')
+                .unwrap_or((&f.number, holder_hierarchy));
             match lifecycle::on_held(existing.as_ref(), number, hierarchy, now) {
                 lifecycle::Held::Create(e) | lifecycle::Held::Update(e) => Some(e),
                 _ => None,

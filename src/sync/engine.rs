@@ -265,7 +265,7 @@ pub async fn run_sync_tuned(
             .write(&conn.sync_job(), &ctx.actor, ctx.now, |w| {
                 apply_users(w, conn, &cached, opts)
             })
-            .map(|written| written.tx.expect("a sync always keeps its record"))
+            .and_then(|written| written.tx.ok_or_else(no_record))
     });
     result.or_else(|e| {
         store.record_failure(
@@ -280,6 +280,11 @@ pub async fn run_sync_tuned(
     })
 }
 
+/// `apply_users` always keeps its record; this is the error if that ever breaks.
+fn no_record() -> OpError {
+    OpError::Invalid("internal error: the run left no transaction record; please report it".into())
+}
+
 /// Purge: forget the connection's cached users without asking the device; their numbers
 /// cool, under the same delete guard.
 pub fn purge(ctx: &Ctx<'_>, conn: &Connection, opts: SyncOptions) -> OpResult<TxRecord> {
@@ -290,7 +295,7 @@ pub fn purge(ctx: &Ctx<'_>, conn: &Connection, opts: SyncOptions) -> OpResult<Tx
             apply_users(w, conn, &empty, opts)
         });
     match r {
-        Ok(written) => Ok(written.tx.expect("a purge always keeps its record")),
+        Ok(written) => written.tx.ok_or_else(no_record),
         Err(e) => {
             ctx.store.record_failure(
                 &conn.purge_job(),
