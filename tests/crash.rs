@@ -70,7 +70,13 @@ fn reopen(data: &Path) -> (Vec<StateRow>, BTreeSet<String>, u64) {
     let store = Store::open(data, Duration::from_secs(5)).expect("reopen after the kill");
     store.verify().expect("the log verifies after the kill");
     let rows = store.state_rows().unwrap();
-    let held = store.read().unwrap().held_keys().unwrap();
+    let held = store
+        .read()
+        .unwrap()
+        .held_keys()
+        .unwrap()
+        .into_keys()
+        .collect::<BTreeSet<String>>();
     let users = store
         .read()
         .unwrap()

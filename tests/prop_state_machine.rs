@@ -820,7 +820,14 @@ impl StateMachineTest for StoreMachine {
             Trans::Unassign { num } => ok_of(ops::numbers::unassign(&ctx, &key(*num), None)),
             Trans::Delete { num } => ok_of(ops::numbers::delete(&ctx, &key(*num), None)),
             Trans::Allocate { for_user } => {
-                let held = sut.store.read().unwrap().held_keys().unwrap();
+                let held = sut
+                    .store
+                    .read()
+                    .unwrap()
+                    .held_keys()
+                    .unwrap()
+                    .into_keys()
+                    .collect::<BTreeSet<String>>();
                 match ops::numbers::allocate(&ctx, None, *for_user, None) {
                     Ok((e, _)) => {
                         let k = e.key();
@@ -877,7 +884,11 @@ impl StateMachineTest for StoreMachine {
         );
 
         let reader = store.read().unwrap();
-        let held = reader.held_keys().unwrap();
+        let held = reader
+            .held_keys()
+            .unwrap()
+            .into_keys()
+            .collect::<BTreeSet<String>>();
         assert_eq!(
             held,
             m.held_keys(),

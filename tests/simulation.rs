@@ -126,7 +126,11 @@ fn converged(
     // the global 30 of manual unassignment: no release date lies beyond today + 2.
     let latest = now.date_naive() + chrono::Days::new(2);
     let reader = store.read().unwrap();
-    let index = reader.held_keys().unwrap();
+    let index = reader
+        .held_keys()
+        .unwrap()
+        .into_keys()
+        .collect::<BTreeSet<String>>();
     if &index != truth {
         return Err(format!(
             "after the heal, held by the inventory but not the device: {:?}; held by the device but not the inventory: {:?}",
