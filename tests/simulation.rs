@@ -292,7 +292,8 @@ fn run_seed(rt: &tokio::runtime::Runtime, seed: u64) -> Result<(), String> {
         }
     }
 
-    // Heal: no faults, one more sync; the inventory must equal the truth.
+    // Heal: no faults, normal timeouts, one more sync; the inventory must equal the truth.
+    timeout_ms.store(5_000, Ordering::Relaxed);
     sim.advance(1);
     let truth = held(&sim.truth());
     sync(true).map_err(|e| format!("heal sync failed: {e}"))?;
