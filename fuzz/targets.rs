@@ -107,9 +107,13 @@ pub fn csv_import(data: &[u8]) {
     assert_eq!(entries, again, "CSV round trip");
 }
 
-/// JSON bodies into the API wire types; what parses serializes and parses back equal.
+/// JSON into the API wire types (request bodies and views); what parses serializes and
+/// parses back equal.
 pub fn api_json(data: &[u8]) {
-    use numinv::api::wire::{EntryView, EventView, TxView};
+    use numinv::api::wire::{
+        AddRequest, AllocateRequest, CoolRequest, EntryView, EventView, ReserveRequest, SetRequest,
+        TxView,
+    };
     fn round<T>(data: &[u8])
     where
         T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
@@ -123,4 +127,9 @@ pub fn api_json(data: &[u8]) {
     round::<EntryView>(data);
     round::<EventView>(data);
     round::<TxView>(data);
+    round::<AddRequest>(data);
+    round::<ReserveRequest>(data);
+    round::<CoolRequest>(data);
+    round::<AllocateRequest>(data);
+    round::<SetRequest>(data);
 }

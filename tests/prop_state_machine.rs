@@ -827,7 +827,7 @@ impl StateMachineTest for StoreMachine {
                     .held_keys()
                     .unwrap()
                     .into_keys()
-                    .collect::<std::collections::BTreeSet<String>>();
+                    .collect::<BTreeSet<String>>();
                 match ops::numbers::allocate(&ctx, None, *for_user, None) {
                     Ok((e, _)) => {
                         let k = e.key();
@@ -888,7 +888,7 @@ impl StateMachineTest for StoreMachine {
             .held_keys()
             .unwrap()
             .into_keys()
-            .collect::<std::collections::BTreeSet<String>>();
+            .collect::<BTreeSet<String>>();
         assert_eq!(
             held,
             m.held_keys(),

@@ -130,7 +130,7 @@ fn converged(
         .held_keys()
         .unwrap()
         .into_keys()
-        .collect::<std::collections::BTreeSet<String>>();
+        .collect::<BTreeSet<String>>();
     if &index != truth {
         return Err(format!(
             "after the heal, held by the inventory but not the device: {:?}; held by the device but not the inventory: {:?}",
@@ -292,7 +292,8 @@ fn run_seed(rt: &tokio::runtime::Runtime, seed: u64) -> Result<(), String> {
         }
     }
 
-    // Heal: no faults, one more sync; the inventory must equal the truth.
+    // Heal: no faults, normal timeouts, one more sync; the inventory must equal the truth.
+    timeout_ms.store(5_000, Ordering::Relaxed);
     sim.advance(1);
     let truth = held(&sim.truth());
     sync(true).map_err(|e| format!("heal sync failed: {e}"))?;
