@@ -110,10 +110,10 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<String> {
             args.population.users, args.population.nodes, args.population.seed
         );
         if let Some(u) = &running.http_url {
-            println!("  http:  {u}/ARM/v1");
+            println!("  http:  {u}   (base path /ARM/v1)");
         }
         if let Some(u) = &running.https_url {
-            println!("  https: {u}/ARM/v1");
+            println!("  https: {u}   (base path /ARM/v1; give this URL to --url)");
         }
         println!(
             "  certificate sha256 (for --pin-sha256): {}",
@@ -254,15 +254,15 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
         Some(15 * 60),
         Some(true),
     )?;
-    println!(
-        "schedule {} active every 15 virtual minutes; virtual time runs {} minutes per real minute (Ctrl-C stops)",
-        conn.schedule_name(),
-        args.speed
-    );
-
     let started = Instant::now();
     let step = Duration::from_secs(args.sync_every_s.max(1));
     let virtual_minutes_per_step = (args.speed * step.as_secs() / 60).max(1);
+    println!(
+        "schedule {} active every 15 virtual minutes; time moves {} virtual minutes every {} s, so it syncs once a step (Ctrl-C stops)",
+        conn.schedule_name(),
+        virtual_minutes_per_step,
+        step.as_secs()
+    );
     let mut scheduler = Scheduler::new(SchedulerOptions {
         tick: step,
         expiry_every: chrono::Duration::hours(1),

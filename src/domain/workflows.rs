@@ -25,8 +25,13 @@ fn refuse<T>(msg: impl Into<String>) -> Result<T, Refused> {
 /// Parses a number an administrator typed; `region` reads national input.
 pub fn parse_number(raw: &str, region: Option<&str>) -> Result<Number, Refused> {
     normalize(raw, region).map_err(|u| {
+        let hint = if region.is_none() && raw.trim_start().starts_with('0') {
+            "; a national number needs --region (e.g. --region GB)"
+        } else {
+            ""
+        };
         Refused(format!(
-            "{raw:?} is not a phone number ({u}); use E.164 like +442079460001 or a short extension"
+            "{raw:?} is not a phone number ({u}); use E.164 like +442079460001 or a short extension{hint}"
         ))
     })
 }
