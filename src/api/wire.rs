@@ -451,7 +451,7 @@ impl ConnectionRequest {
             c.pin_sha256 = Some(p.to_ascii_lowercase().replace(':', ""));
         }
         if let Some(v) = &self.hierarchy {
-            c.hierarchy = v.trim_matches('/').to_string();
+            c.hierarchy = v.clone(); // cleaned with every other field by ops::connections
         }
         if self.region.is_some() {
             c.region = self.region.clone().map(|r| r.to_ascii_uppercase());

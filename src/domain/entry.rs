@@ -233,9 +233,28 @@ pub fn entry_key(number: &str, hierarchy: &str) -> String {
     }
 }
 
+/// A hierarchy path as it is compared and stored: `Provider/Contoso/London`, without the
+/// slashes or blanks typed around it. Trimming both at once keeps it idempotent.
+pub fn trim_hierarchy(raw: &str) -> &str {
+    raw.trim_matches(|c: char| c == '/' || c.is_whitespace())
+}
+
+/// A hierarchy path fit to store: trimmed, without control characters (`\0` separates
+/// hierarchy and name in macro keys, and none of them survives a CSV or a web form).
+pub fn clean_hierarchy(raw: &str) -> Result<&str, String> {
+    let path = trim_hierarchy(raw);
+    match path.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "hierarchy {raw:?} contains the control character {c:?}; \
+             use printable text with `/` between levels, like Provider/Contoso/London"
+        )),
+        None => Ok(path),
+    }
+}
+
 /// True when `path` is `ancestor` itself or lies below it (`A/B` is below `A`, `AB` is not).
 pub fn hierarchy_within(path: &str, ancestor: &str) -> bool {
-    let ancestor = ancestor.trim_end_matches('/');
+    let ancestor = trim_hierarchy(ancestor);
     ancestor.is_empty()
         || path == ancestor
         || (path.starts_with(ancestor) && path.as_bytes().get(ancestor.len()) == Some(&b'/'))
@@ -300,6 +319,20 @@ mod tests {
             entry_key("1001", "Provider/Fabrikam")
         );
         assert_eq!(entry_key("+442079460001", "X"), "+442079460001");
+    }
+
+    #[test]
+    fn hierarchy_cleaning_is_idempotent_and_refuses_control_characters() {
+        assert_eq!(
+            clean_hierarchy(" /Provider/Contoso/ "),
+            Ok("Provider/Contoso")
+        );
+        // The fuzzer's find: whitespace inside slashes used to survive the first import.
+        assert_eq!(trim_hierarchy("/\tC/"), "C");
+        assert_eq!(trim_hierarchy(trim_hierarchy("/ /\t/C/ /")), "C");
+        let err = clean_hierarchy("/\t\0C/").unwrap_err();
+        assert!(err.contains("control character '\\0'"), "{err}");
+        assert_eq!(clean_hierarchy(""), Ok(""));
     }
 
     #[test]

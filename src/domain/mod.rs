@@ -12,4 +12,4 @@ pub mod normalize;
 pub mod settings;
 pub mod workflows;
 
-pub use entry::{entry_key, Entry, Status, Usage, Vendor};
+pub use entry::{clean_hierarchy, entry_key, trim_hierarchy, Entry, Status, Usage, Vendor};

@@ -79,7 +79,7 @@ pub fn parse_bool(value: &str) -> Result<bool, String> {
 
 /// The hierarchy paths to consult for a macro, nearest first: `A/B/C`, `A/B`, `A`, `` (global).
 pub fn hierarchy_walk(hierarchy: &str) -> impl Iterator<Item = &str> {
-    let h = hierarchy.trim_matches('/');
+    let h = super::entry::trim_hierarchy(hierarchy);
     let mut next = Some(h);
     std::iter::from_fn(move || {
         let cur = next?;

@@ -2,8 +2,8 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::lifecycle;
 use crate::domain::settings::{self, validate_macro, validate_setting};
+use crate::domain::{clean_hierarchy, lifecycle};
 use crate::store::{macro_key, Entity, Reader, TxRecord};
 
 use super::{Ctx, OpError, OpResult};
@@ -16,6 +16,7 @@ pub fn set_macro(
     hierarchy: &str,
 ) -> OpResult<Option<TxRecord>> {
     validate_macro(name, value).map_err(|e| OpError::Invalid(format!("macro {name}: {e}")))?;
+    let hierarchy = clean_hierarchy(hierarchy).map_err(OpError::Invalid)?;
     let value = value.trim().to_string();
     let w = ctx.store.write("macros.set", &ctx.actor, ctx.now, |w| {
         w.put(Entity::Macro, &macro_key(hierarchy, name), &value)?;

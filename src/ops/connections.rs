@@ -1,14 +1,19 @@
 //! Connections and their schedules.
 
 use crate::arm::Secret;
+use crate::domain::clean_hierarchy;
 use crate::domain::connection::{validate_name, Connection, Schedule, SCHEDULE_EVERY_S_DEFAULT};
 use crate::domain::normalize::is_known_region;
 use crate::store::{Entity, Reader, TxRecord};
 
 use super::{secrets, Ctx, OpError, OpResult};
 
-fn check(conn: &Connection) -> OpResult<()> {
+/// Checks a connection and returns it with its hierarchy cleaned.
+fn checked(mut conn: Connection) -> OpResult<Connection> {
     validate_name(&conn.name).map_err(OpError::Invalid)?;
+    conn.hierarchy = clean_hierarchy(&conn.hierarchy)
+        .map_err(|e| OpError::Invalid(format!("connection {}: {e}", conn.name)))?
+        .to_string();
     crate::arm::Endpoint::parse(&conn.url, Some(&conn.base_path))
         .map_err(|e| OpError::Invalid(format!("connection {}: {e}", conn.name)))?;
     if let Some(r) = &conn.region {
@@ -25,12 +30,12 @@ fn check(conn: &Connection) -> OpResult<()> {
     if let Some(pin) = &conn.pin_sha256 {
         crate::arm::TlsTrust::pin_from_hex(pin).map_err(|e| OpError::Invalid(e.to_string()))?;
     }
-    Ok(())
+    Ok(conn)
 }
 
 /// Creates a connection, its secret and its inactive schedule.
 pub fn add(ctx: &Ctx<'_>, conn: Connection, secret: &Secret) -> OpResult<Option<TxRecord>> {
-    check(&conn)?;
+    let conn = checked(conn)?;
     if ctx
         .store
         .read()?
@@ -71,7 +76,7 @@ pub fn update(
     conn: Connection,
     secret: Option<&Secret>,
 ) -> OpResult<Option<TxRecord>> {
-    check(&conn)?;
+    let conn = checked(conn)?;
     get(&ctx.store.read()?, &conn.name)?;
     if let Some(s) = secret {
         secrets::store_secret(ctx.store, &conn.name, Some(s))?;

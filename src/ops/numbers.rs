@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use crate::domain::lifecycle;
 use crate::domain::normalize::Number;
 use crate::domain::workflows::{self, parse_number, parse_range};
-use crate::domain::{entry_key, settings, Entry, Status, Usage, Vendor};
+use crate::domain::{clean_hierarchy, entry_key, settings, Entry, Status, Usage, Vendor};
 use crate::store::{Entity, EntryFilter, Event, Reader, StoreError, TxRecord, Writer};
 
 use super::{Ctx, OpError, OpResult};
@@ -41,7 +41,7 @@ pub fn add(
             "nothing to add: give numbers or --range START..END".into(),
         ));
     }
-    let hierarchy = hierarchy.trim_matches('/');
+    let hierarchy = clean_hierarchy(hierarchy).map_err(OpError::Invalid)?;
     let written = ctx.store.write("numbers.add", &ctx.actor, ctx.now, |w| {
         let mut report = AddReport::default();
         for number in wanted {
@@ -73,7 +73,10 @@ pub fn resolve_key(
 ) -> OpResult<String> {
     let number = parse_number(raw, region)?;
     match (&number, hierarchy) {
-        (Number::Extension(_), Some(h)) => Ok(entry_key(&number.canonical(), h.trim_matches('/'))),
+        (Number::Extension(_), Some(h)) => Ok(entry_key(
+            &number.canonical(),
+            clean_hierarchy(h).map_err(OpError::Invalid)?,
+        )),
         (Number::Extension(x), None) => {
             let prefix = format!("{x}@");
             let found: Vec<(Vec<u8>, Entry)> = reader.scan(Entity::Entry, prefix.as_bytes())?;
@@ -394,7 +397,8 @@ pub fn parse_csv(
             "" => default_hierarchy,
             h => h,
         };
-        let mut e = Entry::new(&number, hierarchy.trim_matches('/'), now);
+        let hierarchy = clean_hierarchy(hierarchy).map_err(|e| bad(line, e))?;
+        let mut e = Entry::new(&number, hierarchy, now);
         let status = field("status");
         if !status.is_empty() {
             e.status = Status::parse(status).ok_or_else(|| {

@@ -40,7 +40,7 @@ pub(crate) fn keys_due(
 
 /// The key of a macro defined at `hierarchy` (`""` is global).
 pub fn macro_key(hierarchy: &str, name: &str) -> Vec<u8> {
-    let mut k = hierarchy.trim_matches('/').as_bytes().to_vec();
+    let mut k = crate::domain::trim_hierarchy(hierarchy).as_bytes().to_vec();
     k.push(0);
     k.extend_from_slice(name.as_bytes());
     k
