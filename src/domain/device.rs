@@ -1,6 +1,6 @@
 //! Registered users as numinv caches them, and the diff of one fetch against the cache.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -64,46 +64,101 @@ impl CachedUser {
     }
 }
 
-/// The difference between the cache and a fetch, by user key.
+/// The leading fields of a [`CachedUser`]'s encoding, borrowed from the stored bytes: what
+/// the holders index needs. Same fields in the same order (a test checks it).
+#[derive(Deserialize)]
+pub struct UserIndexed<'a> {
+    #[serde(borrow)]
+    _node_id: &'a str,
+    #[serde(borrow)]
+    _node_name: &'a str,
+    #[serde(borrow)]
+    _aor: &'a str,
+    online: bool,
+    #[serde(borrow)]
+    _number: Option<&'a str>,
+    #[serde(borrow)]
+    number_key: Option<&'a str>,
+}
+
+impl<'a> UserIndexed<'a> {
+    /// [`CachedUser::held_key`].
+    pub fn held_key(&self) -> Option<&'a str> {
+        self.number_key.filter(|_| self.online)
+    }
+}
+
+/// A complete fetch, normalized, in user-key order.
+pub type FetchedUsers = BTreeMap<String, CachedUser>;
+
+/// The difference between the cache and a fetch, by user key, each list in key order. It
+/// borrows the fetched users, so a first sync of a million users clones none of them.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct UserDiff {
-    pub added: Vec<(String, CachedUser)>,
-    pub updated: Vec<(String, CachedUser)>,
+pub struct UserDiff<'f> {
+    pub added: Vec<(&'f str, &'f CachedUser)>,
+    pub updated: Vec<(&'f str, &'f CachedUser)>,
     pub removed: Vec<String>,
     /// Inventory keys whose holders may have changed: the only numbers to re-evaluate.
     pub affected: BTreeSet<String>,
+    /// Cached users seen, for the delete guard.
+    pub cached: usize,
 }
 
-/// Diffs a complete fetch against the cached users of the same connection.
-pub fn diff_users(
-    cached: &HashMap<String, CachedUser>,
-    fetched: &HashMap<String, CachedUser>,
-) -> UserDiff {
+/// One cached user as the diff reads it. The store answers `same_as` by comparing encodings,
+/// so a user that did not change is never decoded.
+pub trait CachedSide {
+    type Error;
+    /// True when this cached user equals the fetched one.
+    fn same_as(&self, fetched: &CachedUser) -> bool;
+    /// The cached user, for the number it held.
+    fn user(&self) -> Result<CachedUser, Self::Error>;
+}
+
+impl CachedSide for CachedUser {
+    type Error = std::convert::Infallible;
+    fn same_as(&self, fetched: &CachedUser) -> bool {
+        self == fetched
+    }
+    fn user(&self) -> Result<CachedUser, Self::Error> {
+        Ok(self.clone())
+    }
+}
+
+/// Diffs a complete fetch against the cached users of the same connection: a merge of two
+/// sequences in key order, so neither side is ever held twice in memory.
+pub fn diff_users<'f, C: CachedSide>(
+    cached: impl IntoIterator<Item = Result<(String, C), C::Error>>,
+    fetched: &'f FetchedUsers,
+) -> Result<UserDiff<'f>, C::Error> {
     let mut d = UserDiff::default();
-    for (key, user) in fetched {
-        match cached.get(key) {
-            None => {
+    let mut fresh = fetched.iter().peekable();
+    let added = |d: &mut UserDiff<'f>, (key, user): (&'f String, &'f CachedUser)| {
+        d.affected.extend(user.number_key.clone());
+        d.added.push((key, user));
+    };
+    for row in cached {
+        let (key, old) = row?;
+        d.cached += 1;
+        while let Some(next) = fresh.next_if(|(k, _)| **k < key) {
+            added(&mut d, next);
+        }
+        match fresh.next_if(|(k, _)| **k == key) {
+            Some((k, user)) if !old.same_as(user) => {
+                d.affected.extend(old.user()?.number_key);
                 d.affected.extend(user.number_key.clone());
-                d.added.push((key.clone(), user.clone()));
-            }
-            Some(old) if old != user => {
-                d.affected.extend(old.number_key.clone());
-                d.affected.extend(user.number_key.clone());
-                d.updated.push((key.clone(), user.clone()));
+                d.updated.push((k, user));
             }
             Some(_) => {}
+            None => {
+                d.affected.extend(old.user()?.number_key);
+                d.removed.push(key);
+            }
         }
     }
-    for (key, old) in cached {
-        if !fetched.contains_key(key) {
-            d.affected.extend(old.number_key.clone());
-            d.removed.push(key.clone());
-        }
+    for next in fresh {
+        added(&mut d, next);
     }
-    d.added.sort_by(|a, b| a.0.cmp(&b.0));
-    d.updated.sort_by(|a, b| a.0.cmp(&b.0));
-    d.removed.sort();
-    d
+    Ok(d)
 }
 
 /// The delete guard (DESIGN §4.2 step 4): `Err` explains why this many removals are refused.
@@ -158,25 +213,52 @@ mod tests {
 
     #[test]
     fn diff_finds_added_updated_removed_and_affected_numbers() {
-        let cached = HashMap::from([
+        let cached = [
             ("a".to_string(), user("+442079460001@x", true)),
             ("b".to_string(), user("+442079460002@x", true)),
             ("c".to_string(), user("+442079460003@x", true)),
-        ]);
-        let fetched = HashMap::from([
+            ("e".to_string(), user("+442079460005@x", true)),
+        ];
+        let fetched = FetchedUsers::from([
+            ("0".to_string(), user("+442079460000@x", true)),
             ("a".to_string(), user("+442079460001@x", true)),
             ("b".to_string(), user("+442079460002@x", false)),
             ("d".to_string(), user("+442079460004@x", true)),
+            ("f".to_string(), user("+442079460006@x", true)),
         ]);
-        let d = diff_users(&cached, &fetched);
-        assert_eq!(d.added.len(), 1);
-        assert_eq!(d.updated.len(), 1);
-        assert_eq!(d.removed, ["c"]);
+        let d = diff_users(cached.into_iter().map(Ok), &fetched).unwrap();
+        let keys =
+            |v: &[(&str, &CachedUser)]| v.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>();
+        assert_eq!(keys(&d.added), ["0", "d", "f"]);
+        assert_eq!(keys(&d.updated), ["b"]);
+        assert_eq!(d.removed, ["c", "e"]);
+        assert_eq!(d.cached, 4);
         let affected: Vec<_> = d.affected.iter().map(String::as_str).collect();
         assert_eq!(
             affected,
-            ["+442079460002", "+442079460003", "+442079460004"]
+            [
+                "+442079460000",
+                "+442079460002",
+                "+442079460003",
+                "+442079460004",
+                "+442079460005",
+                "+442079460006"
+            ]
         );
+    }
+
+    #[test]
+    fn indexed_view_reads_what_cached_user_wrote() {
+        for u in [
+            user("+442079460001@x", true),
+            user("+442079460001@x", false),
+            user("1004@192.0.2.14", true),
+            user("reception@192.0.2.15", true),
+        ] {
+            let bytes = postcard::to_allocvec(&u).unwrap();
+            let view: UserIndexed = postcard::from_bytes(&bytes).unwrap();
+            assert_eq!(view.held_key(), u.held_key());
+        }
     }
 
     #[test]

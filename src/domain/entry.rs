@@ -222,6 +222,57 @@ impl Entry {
     }
 }
 
+/// The leading fields of an [`Entry`]'s encoding, up to `release_date`, borrowed from the
+/// stored bytes: what the status and release-date indexes need, without allocating the
+/// rest. Its fields follow `Entry`'s order; `indexed_view_reads_what_entry_wrote` checks it.
+#[derive(Deserialize)]
+pub struct EntryIndexed<'a> {
+    #[serde(borrow)]
+    _number: &'a str,
+    #[serde(borrow)]
+    _hierarchy: &'a str,
+    pub status: Status,
+    _usage: SkippedStrs,
+    #[serde(borrow)]
+    _vendor: VendorIndexed<'a>,
+    #[serde(borrow)]
+    _tag: &'a str,
+    #[serde(with = "date_days")]
+    pub release_date: Option<NaiveDate>,
+}
+
+/// [`Vendor`]'s encoding, borrowed (same variants, same order).
+#[derive(Deserialize)]
+enum VendorIndexed<'a> {
+    None,
+    Microsoft,
+    AudioCodes,
+    Other(#[allow(dead_code)] &'a str),
+}
+
+/// A sequence of strings read and dropped without allocating ([`Usage`]'s encoding).
+struct SkippedStrs;
+
+impl<'de> Deserialize<'de> for SkippedStrs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Skip;
+        impl<'de> serde::de::Visitor<'de> for Skip {
+            type Value = SkippedStrs;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence of strings")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<SkippedStrs, A::Error> {
+                while s.next_element::<&'de str>()?.is_some() {}
+                Ok(SkippedStrs)
+            }
+        }
+        d.deserialize_seq(Skip)
+    }
+}
+
 /// The storage key of a number: public numbers are global (`+442079460001`,
 /// `+14155550123;ext=12`); a private extension is scoped to its hierarchy
 /// (`1001@Provider/Contoso/London`), so the same extension can live at two sites.
@@ -319,6 +370,41 @@ mod tests {
             entry_key("1001", "Provider/Fabrikam")
         );
         assert_eq!(entry_key("+442079460001", "X"), "+442079460001");
+    }
+
+    #[test]
+    fn indexed_view_reads_what_entry_wrote() {
+        let now = chrono::Utc::now();
+        let mut entries = vec![Entry::new("+442079460001", "P/C/L", now)];
+        for (status, vendor, usage, date) in [
+            (
+                Status::Cooling,
+                Vendor::AudioCodes,
+                "Device",
+                Some((2026, 12, 5)),
+            ),
+            (
+                Status::Used,
+                Vendor::Other("Acme, Inc".into()),
+                "User,Hunt_Pilot",
+                None,
+            ),
+            (Status::Reserved, Vendor::Microsoft, "", Some((1969, 1, 1))),
+        ] {
+            let mut e = Entry::new("1001", "P/C/L", now);
+            e.status = status;
+            e.vendor = vendor;
+            e.usage = Usage::parse(usage);
+            e.tag = "a tag".into();
+            e.release_date = date.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d));
+            e.extra.insert("k".into(), "v".into());
+            entries.push(e);
+        }
+        for e in entries {
+            let bytes = postcard::to_allocvec(&e).unwrap();
+            let view: EntryIndexed = postcard::from_bytes(&bytes).unwrap();
+            assert_eq!((view.status, view.release_date), (e.status, e.release_date));
+        }
     }
 
     #[test]

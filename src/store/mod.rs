@@ -22,7 +22,7 @@ use redb::{
 };
 use serde::{Deserialize, Serialize};
 
-pub use codec::{decode, encode, FORMAT_VERSION};
+pub use codec::{decode, encode, encodes_to, FORMAT_VERSION};
 pub use event::{Event, EventFault, EventRecord, Hash};
 pub use log::{LogSource, ReplayStop, StateRow, VerifyReport};
 pub use read::macro_key;

@@ -4,11 +4,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::codec::{decode, encode};
+use super::codec::{decode, decode_borrowed, encode};
 use super::event::{seal, EventRecord, Hash};
 use super::tables::*;
 use super::{StoreError, TxRecord};
-use crate::domain::device::CachedUser;
+use crate::domain::device::UserIndexed;
+use crate::domain::entry::EntryIndexed;
 use crate::domain::Entry;
 
 /// The open tables of one write transaction. Shared by live writes and by replay, so the
@@ -95,7 +96,7 @@ impl<'t> Tables<'t> {
     ) -> Result<(), StoreError> {
         let table = Entity::Entry.table_name();
         if let Some(b) = before {
-            let e: Entry = decode(table, key, b)?;
+            let e: EntryIndexed = decode_borrowed(table, key, b)?;
             self.status_idx
                 .remove(status_key(e.status.code(), key).as_slice())?;
             if let Some(d) = e.release_date {
@@ -103,7 +104,7 @@ impl<'t> Tables<'t> {
             }
         }
         if let Some(a) = after {
-            let e: Entry = decode(table, key, a)?;
+            let e: EntryIndexed = decode_borrowed(table, key, a)?;
             self.status_idx
                 .insert(status_key(e.status.code(), key).as_slice(), ())?;
             if let Some(d) = e.release_date {
@@ -122,13 +123,13 @@ impl<'t> Tables<'t> {
     ) -> Result<(), StoreError> {
         let table = Entity::RegisteredUser.table_name();
         if let Some(b) = before {
-            let u: CachedUser = decode(table, key, b)?;
+            let u: UserIndexed = decode_borrowed(table, key, b)?;
             if let Some(n) = u.held_key() {
                 self.holders_idx.remove(holder_key(n, key).as_slice())?;
             }
         }
         if let Some(a) = after {
-            let u: CachedUser = decode(table, key, a)?;
+            let u: UserIndexed = decode_borrowed(table, key, a)?;
             if let Some(n) = u.held_key() {
                 self.holders_idx.insert(holder_key(n, key).as_slice(), ())?;
             }
@@ -374,15 +375,24 @@ impl<'t> Writer<'t> {
 
     /// Rows of a logged table whose key starts with `prefix`, raw, in key order.
     pub fn scan_raw(&self, entity: Entity, prefix: &[u8]) -> Result<Vec<RawRow>, StoreError> {
-        let mut out = Vec::new();
-        for row in self.tables.logged(entity).range(prefix..)? {
-            let (k, v) = row?;
-            if !k.value().starts_with(prefix) {
-                break;
-            }
-            out.push((k.value().to_vec(), v.value().to_vec()));
-        }
-        Ok(out)
+        self.rows(entity, prefix)?.collect()
+    }
+
+    /// [`Self::scan_raw`] one row at a time, so a large scan never holds the table twice.
+    pub fn rows<'a>(
+        &'a self,
+        entity: Entity,
+        prefix: &'a [u8],
+    ) -> Result<impl Iterator<Item = Result<RawRow, StoreError>> + 'a, StoreError> {
+        Ok(self
+            .tables
+            .logged(entity)
+            .range(prefix..)?
+            .map(|row| {
+                let (k, v) = row?;
+                Ok((k.value().to_vec(), v.value().to_vec()))
+            })
+            .take_while(move |row| row.as_ref().map_or(true, |(k, _)| k.starts_with(prefix))))
     }
 
     /// Marks the change as worth a transaction record even if it writes nothing else

@@ -1,15 +1,13 @@
 //! Fetch and apply.
 
-use std::collections::HashMap;
-
 use crate::arm::{self, ArmClient, ArmError, Auth, ClientConfig, Endpoint, PageProgress, TlsTrust};
 use crate::domain::connection::{AuthMethod, Connection};
-use crate::domain::device::{delete_guard, diff_users, CachedUser};
+use crate::domain::device::{delete_guard, diff_users, CachedSide, CachedUser, FetchedUsers};
 use crate::domain::lifecycle::{self, Held};
 use crate::domain::settings::{self, audiocodes_cooling_days};
 use crate::domain::Status;
 use crate::ops::{secrets, Ctx, OpError, OpResult};
-use crate::store::{decode, Entity, Store, TxRecord, TxStatus, Writer};
+use crate::store::{decode, encodes_to, Entity, Store, StoreError, TxRecord, TxStatus, Writer};
 
 /// Knobs of one sync run.
 #[derive(Clone, Copy, Debug, Default)]
@@ -64,8 +62,8 @@ pub async fn fetch_users(
     client.fetch_all_users_with(on_page).await
 }
 
-/// Normalizes fetched users into the cached form, keyed by user key.
-pub fn to_cached(conn: &Connection, users: &[arm::RegisteredUser]) -> HashMap<String, CachedUser> {
+/// Normalizes fetched users into the cached form, in user-key order.
+pub fn to_cached(conn: &Connection, users: &[arm::RegisteredUser]) -> FetchedUsers {
     users
         .iter()
         .map(|u| {
@@ -82,6 +80,26 @@ pub fn to_cached(conn: &Connection, users: &[arm::RegisteredUser]) -> HashMap<St
         .collect()
 }
 
+/// A cached user as stored: compared by its encoding, decoded only when it changed or went.
+struct StoredUser {
+    row_key: Vec<u8>,
+    bytes: Vec<u8>,
+}
+
+impl CachedSide for StoredUser {
+    type Error = StoreError;
+    fn same_as(&self, fetched: &CachedUser) -> bool {
+        encodes_to(fetched, &self.bytes)
+    }
+    fn user(&self) -> Result<CachedUser, StoreError> {
+        decode(
+            Entity::RegisteredUser.table_name(),
+            &self.row_key,
+            &self.bytes,
+        )
+    }
+}
+
 fn user_row_key(conn: &str, user_key: &str) -> Vec<u8> {
     let mut k = conn.as_bytes().to_vec();
     k.push(0);
@@ -95,29 +113,29 @@ fn user_row_key(conn: &str, user_key: &str) -> Vec<u8> {
 pub fn apply_users(
     w: &mut Writer<'_>,
     conn: &Connection,
-    fetched: &HashMap<String, CachedUser>,
+    fetched: &FetchedUsers,
     opts: SyncOptions,
 ) -> OpResult<()> {
     let now = w.now();
-    let mut prefix = conn.name.as_bytes().to_vec();
-    prefix.push(0);
-    let mut cached = HashMap::new();
-    for (k, v) in w.scan_raw(Entity::RegisteredUser, &prefix)? {
-        let user: CachedUser = decode(Entity::RegisteredUser.table_name(), &k, &v)?;
-        cached.insert(
-            String::from_utf8_lossy(&k[prefix.len()..]).into_owned(),
-            user,
-        );
-    }
-    let diff = diff_users(&cached, fetched);
+    let prefix = user_row_key(&conn.name, "");
+    let cached = w.rows(Entity::RegisteredUser, &prefix)?.map(|row| {
+        let (row_key, bytes) = row?;
+        let key = String::from_utf8_lossy(&row_key[prefix.len()..]).into_owned();
+        Ok((key, StoredUser { row_key, bytes }))
+    });
+    let diff = diff_users(cached, fetched)?;
     let threshold = w
         .macro_value(&conn.hierarchy, settings::DELETE_THRESHOLD_AUDIOCODES)?
         .and_then(|v| v.trim().parse::<u64>().ok());
-    delete_guard(diff.removed.len(), cached.len(), threshold, opts.force)
+    delete_guard(diff.removed.len(), diff.cached, threshold, opts.force)
         .map_err(OpError::Invalid)?;
 
     for (key, user) in diff.added.iter().chain(&diff.updated) {
-        w.put(Entity::RegisteredUser, &user_row_key(&conn.name, key), user)?;
+        w.put(
+            Entity::RegisteredUser,
+            &user_row_key(&conn.name, key),
+            *user,
+        )?;
     }
     for key in &diff.removed {
         w.delete(Entity::RegisteredUser, &user_row_key(&conn.name, key))?;
@@ -291,7 +309,7 @@ fn no_record() -> OpError {
 /// Purge: forget the connection's cached users without asking the device; their numbers
 /// cool, under the same delete guard.
 pub fn purge(ctx: &Ctx<'_>, conn: &Connection, opts: SyncOptions) -> OpResult<TxRecord> {
-    let empty = HashMap::new();
+    let empty = FetchedUsers::new();
     let r = ctx
         .store
         .write(&conn.purge_job(), &ctx.actor, ctx.now, |w| {
