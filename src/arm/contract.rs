@@ -1181,6 +1181,21 @@ mod tests {
         };
         assert!(both(&deep(100)).is_ok());
         assert!(both(&deep(200)).is_err(), "serde_json's recursion limit");
+        // Both paths count nesting alike, at the top and inside a contact.
+        let in_contact = |n: usize| {
+            page_of(&format!(
+                r#"{{"nodeId":"1","aor":"x","status":"REGISTERED","contacts":[{{"x":{}{}}}]}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            ))
+        };
+        for n in 115..135 {
+            for body in [deep(n), in_contact(n)] {
+                let tree = both(&body).is_ok();
+                assert_eq!(parse_users_page_direct(&body).is_some(), tree, "depth {n}");
+            }
+        }
+        assert!(both(&in_contact(115)).is_ok() && both(&in_contact(134)).is_err());
         let mut bad_utf8 = br#"{"registeredUsers":null,"cursor":{"after":"-1"},"x":""#.to_vec();
         bad_utf8.extend_from_slice(b"\xff\"}");
         assert!(both(&bad_utf8).is_err());
