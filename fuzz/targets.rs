@@ -36,8 +36,13 @@ pub fn normalize(data: &[u8]) {
     }
 }
 
-/// `arm::parse_users_page`, then the cached form of every user.
+/// `arm::parse_users_page`, then the cached form of every user; its direct path reads a
+/// page only where the tree path reads the same page.
 pub fn arm_page(data: &[u8]) {
+    if let Some(direct) = numinv::arm::contract::parse_users_page_direct(data) {
+        let tree = numinv::arm::contract::parse_users_page_tree(data);
+        assert_eq!(Ok(&direct), tree.as_ref(), "the parse paths disagree");
+    }
     if let Ok(page) = numinv::arm::parse_users_page(data) {
         for u in &page.users {
             assert!(!u.key.is_empty(), "a user without a key: {u:?}");

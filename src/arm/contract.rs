@@ -228,7 +228,37 @@ pub fn error_description(body: &[u8]) -> Option<String> {
 }
 
 /// Parse one `200` page of `GET {base}/registeredUsers`. Pure: no I/O, no clock.
+///
+/// Two paths give the same answer: [`parse_users_page_direct`] reads the body straight into
+/// the result, borrowing its strings, and gives up on anything it does not accept as is;
+/// then [`parse_users_page_tree`] reads it again through a `serde_json::Value` tree and
+/// words the error (or, for the rare body only it reads, such as a repeated field, gives
+/// the page). A JSON tree and its drop were a third of the cost of a page.
 pub fn parse_users_page(body: &[u8]) -> Result<UsersPage, ContractError> {
+    match parse_users_page_direct(body) {
+        Some(page) => Ok(page),
+        None => parse_users_page_tree(body),
+    }
+}
+
+/// The fast path of [`parse_users_page`]: typed, borrowed, no JSON tree. `Some` only with
+/// the page that [`parse_users_page_tree`] gives; `None` when it gives up (any error, a
+/// repeated field), leaving the answer to the tree path. Public for the tests that hold
+/// the two paths to each other.
+#[doc(hidden)]
+pub fn parse_users_page_direct(body: &[u8]) -> Option<UsersPage> {
+    use serde::Deserializer as _;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let page = (&mut de).deserialize_map(direct::PageVisitor).ok()?;
+    de.end().ok()?;
+    Some(page)
+}
+
+/// The reference path of [`parse_users_page`]: a `serde_json::Value` tree, walked field by
+/// field; its errors are the ones callers see. Public for the tests that hold the two
+/// paths to each other.
+#[doc(hidden)]
+pub fn parse_users_page_tree(body: &[u8]) -> Result<UsersPage, ContractError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
     let obj = object(&v, &|| "body".into())?;
     let users = match obj.get(F_USERS) {
@@ -374,9 +404,18 @@ fn opt_u64(obj: &Map<String, Value>, f: &str, at: At<'_>) -> Result<Option<u64>,
     match obj.get(f) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(bad),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
+        Some(Value::String(s)) => u64_of_str(s).ok_or_else(bad),
         Some(_) => Err(bad()),
+    }
+}
+
+/// A non-negative integer sent as a string: blank is "not sent"; `None` when it is not one.
+fn u64_of_str(s: &str) -> Option<Option<u64>> {
+    let s = s.trim();
+    if s.is_empty() {
+        Some(None)
+    } else {
+        s.parse().ok().map(Some)
     }
 }
 
@@ -386,17 +425,27 @@ fn opt_bool(obj: &Map<String, Value>, f: &str, at: At<'_>) -> Result<Option<bool
     match obj.get(f) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(0) => Ok(Some(false)),
-            Some(1) => Ok(Some(true)),
-            _ => Err(bad()),
-        },
-        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" => Ok(Some(true)),
-            "0" | "false" | "no" => Ok(Some(false)),
-            _ => Err(bad()),
-        },
+        Some(Value::Number(n)) => bool_of_number(n).map(Some).ok_or_else(bad),
+        Some(Value::String(s)) => bool_of_str(s).map(Some).ok_or_else(bad),
         Some(_) => Err(bad()),
+    }
+}
+
+/// `0` and `1` as a boolean.
+fn bool_of_number(n: &serde_json::Number) -> Option<bool> {
+    match n.as_u64() {
+        Some(0) => Some(false),
+        Some(1) => Some(true),
+        _ => None,
+    }
+}
+
+/// A boolean sent as a string: `1`/`true`/`yes`, `0`/`false`/`no`, any case and spacing.
+fn bool_of_str(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Some(true),
+        "0" | "false" | "no" => Some(false),
+        _ => None,
     }
 }
 
@@ -411,6 +460,419 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// The direct path of [`parse_users_page`]: `serde` visitors that read a page into
+/// [`UsersPage`] without a JSON tree, borrowing each string until it becomes a field of the
+/// result.
+///
+/// It must accept exactly what the tree path accepts, with the same result, or give up. So:
+/// objects are read only as JSON objects (never as arrays, as a derived struct would be);
+/// values it does not need are still parsed in full, strings checked and nesting counted
+/// against serde_json's recursion limit, because the tree path fails on what they would
+/// fail on (`IgnoredAny` checks neither); numbers are read by serde_json and rendered by
+/// its own `Number`, as in the tree; a field that comes twice gives up, because the tree
+/// keeps the last one. Every other difference gives up too: any `Err` here only means
+/// "ask the tree path", and its text is never shown.
+mod direct {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+    use serde_json::Number;
+
+    use super::*;
+
+    /// Why the direct path gives up, when the reason is ours rather than serde_json's.
+    fn give_up<E: de::Error>() -> E {
+        E::custom("not read by the direct path")
+    }
+
+    /// A key, borrowed unless it holds an escape.
+    struct Key<'de>(Cow<'de, str>);
+
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_owned())))
+                }
+                fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v)))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+
+    /// A value the contract does not use, parsed as the tree path would parse it.
+    struct Skip;
+
+    impl<'de> Deserialize<'de> for Skip {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Skip;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("any JSON value")
+                }
+                fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+                    Ok(Skip)
+                }
+                fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+                    Ok(Skip)
+                }
+                fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+                    Ok(Skip)
+                }
+                fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+                    Ok(Skip)
+                }
+                fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+                    Ok(Skip)
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+                    Ok(Skip)
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+                    while seq.next_element::<Skip>()?.is_some() {}
+                    Ok(Skip)
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+                    while map.next_entry::<Key<'de>, Skip>()?.is_some() {}
+                    Ok(Skip)
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    /// A scalar field: what `opt_string`, `opt_u64` and `opt_bool` read from a `Value`.
+    /// An array or object in its place gives up (all three fail on it).
+    enum Scalar<'de> {
+        Null,
+        Str(Cow<'de, str>),
+        Num(Number),
+        Bool(bool),
+    }
+
+    impl<'de> Deserialize<'de> for Scalar<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Scalar<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a string, number, boolean or null")
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Scalar<'de>, E> {
+                    Ok(Scalar::Null)
+                }
+                fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar<'de>, E> {
+                    Ok(Scalar::Bool(v))
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar<'de>, E> {
+                    Ok(Scalar::Num(v.into()))
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar<'de>, E> {
+                    Ok(Scalar::Num(v.into()))
+                }
+                fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar<'de>, E> {
+                    // As `serde_json::Value` reads it.
+                    Ok(Number::from_f64(v).map_or(Scalar::Null, Scalar::Num))
+                }
+                fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+                    Ok(Scalar::Str(Cow::Borrowed(v)))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar<'de>, E> {
+                    Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+                }
+                fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar<'de>, E> {
+                    Ok(Scalar::Str(Cow::Owned(v)))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    impl Scalar<'_> {
+        /// As `opt_string`.
+        fn string<E: de::Error>(self) -> Result<Option<String>, E> {
+            match self {
+                Scalar::Null => Ok(None),
+                Scalar::Str(s) => Ok(Some(s.into_owned())),
+                Scalar::Num(n) => Ok(Some(n.to_string())),
+                Scalar::Bool(_) => Err(give_up()),
+            }
+        }
+
+        /// As `req_string`.
+        fn required<E: de::Error>(self) -> Result<String, E> {
+            self.string()?.ok_or_else(give_up)
+        }
+
+        /// As `opt_u64`.
+        fn u64<E: de::Error>(self) -> Result<Option<u64>, E> {
+            match self {
+                Scalar::Null => Ok(None),
+                Scalar::Num(n) => n.as_u64().map(Some).ok_or_else(give_up),
+                Scalar::Str(s) => u64_of_str(&s).ok_or_else(give_up),
+                Scalar::Bool(_) => Err(give_up()),
+            }
+        }
+
+        /// As `opt_bool`.
+        fn bool<E: de::Error>(self) -> Result<Option<bool>, E> {
+            match self {
+                Scalar::Null => Ok(None),
+                Scalar::Bool(b) => Ok(Some(b)),
+                Scalar::Num(n) => bool_of_number(&n).map(Some).ok_or_else(give_up),
+                Scalar::Str(s) => bool_of_str(&s).map(Some).ok_or_else(give_up),
+            }
+        }
+    }
+
+    /// Stores a field's value, giving up when the field came before.
+    fn once<T, E: de::Error>(slot: &mut Option<T>, v: T) -> Result<(), E> {
+        match slot.replace(v) {
+            None => Ok(()),
+            Some(_) => Err(give_up()),
+        }
+    }
+
+    /// The page object.
+    pub(super) struct PageVisitor;
+
+    impl<'de> Visitor<'de> for PageVisitor {
+        type Value = UsersPage;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a page object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UsersPage, A::Error> {
+            let mut users = None;
+            let mut after = None;
+            while let Some(Key(k)) = map.next_key()? {
+                match &*k {
+                    F_USERS => once(&mut users, map.next_value_seed(Users)?)?,
+                    F_CURSOR => once(&mut after, map.next_value_seed(Cursor)?)?,
+                    _ => {
+                        map.next_value::<Skip>()?;
+                    }
+                }
+            }
+            let (Some(users), Some(after)) = (users, after) else {
+                return Err(give_up());
+            };
+            let next_after = (after != CURSOR_END).then_some(after);
+            Ok(UsersPage { users, next_after })
+        }
+    }
+
+    /// `registeredUsers`: an array of user objects, or `null` for none.
+    struct Users;
+
+    impl<'de> DeserializeSeed<'de> for Users {
+        type Value = Vec<RegisteredUser>;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Users {
+        type Value = Vec<RegisteredUser>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of users or null")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut users = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+            while let Some(u) = seq.next_element_seed(User)? {
+                users.push(u);
+            }
+            Ok(users)
+        }
+    }
+
+    /// One user object.
+    struct User;
+
+    impl<'de> DeserializeSeed<'de> for User {
+        type Value = RegisteredUser;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for User {
+        type Value = RegisteredUser;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a user object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut id, mut node_id, mut node_name, mut aor, mut status) =
+                (None, None, None, None, None);
+            let (mut contacts, mut user_agent) = (None, None);
+            while let Some(Key(k)) = map.next_key()? {
+                match &*k {
+                    F_ID => once(&mut id, map.next_value::<Scalar>()?)?,
+                    F_NODE_ID => once(&mut node_id, map.next_value::<Scalar>()?)?,
+                    F_NODE_NAME => once(&mut node_name, map.next_value::<Scalar>()?)?,
+                    F_AOR => once(&mut aor, map.next_value::<Scalar>()?)?,
+                    F_STATUS => once(&mut status, map.next_value::<Scalar>()?)?,
+                    F_CONTACTS => once(&mut contacts, map.next_value_seed(Contacts)?)?,
+                    F_USER_AGENT => once(&mut user_agent, map.next_value::<Scalar>()?)?,
+                    _ => {
+                        map.next_value::<Skip>()?;
+                    }
+                }
+            }
+            let string = |v: Option<Scalar>| v.map_or(Ok(None), Scalar::string);
+            let required = |v: Option<Scalar>| v.ok_or_else(give_up)?.required();
+            let id = string(id)?.filter(|s| !s.is_empty());
+            let node_id = required(node_id)?;
+            let aor = required(aor)?;
+            let registered = match status {
+                Some(Scalar::Str(s)) => s.trim().eq_ignore_ascii_case(STATUS_REGISTERED),
+                // A number is read as a string, and no number reads "REGISTERED".
+                Some(Scalar::Num(_)) => false,
+                _ => return Err(give_up()),
+            };
+            let key = match &id {
+                Some(id) => id.clone(),
+                None => format!("{node_id}/{aor}"),
+            };
+            Ok(RegisteredUser {
+                key,
+                id,
+                node_id,
+                node_name: string(node_name)?,
+                aor,
+                registered,
+                contacts: contacts.unwrap_or_default(),
+                user_agent: string(user_agent)?,
+            })
+        }
+    }
+
+    /// `contacts`: an array of contact objects, or `null` for none.
+    struct Contacts;
+
+    impl<'de> DeserializeSeed<'de> for Contacts {
+        type Value = Vec<Contact>;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Contacts {
+        type Value = Vec<Contact>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of contacts or null")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut contacts = Vec::new();
+            while let Some(c) = seq.next_element_seed(ContactSeed)? {
+                contacts.push(c);
+            }
+            Ok(contacts)
+        }
+    }
+
+    /// One contact object.
+    struct ContactSeed;
+
+    impl<'de> DeserializeSeed<'de> for ContactSeed {
+        type Value = Contact;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ContactSeed {
+        type Value = Contact;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a contact object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut uri, mut expires, mut active) = (None, None, None);
+            while let Some(Key(k)) = map.next_key()? {
+                match &*k {
+                    F_URI => once(&mut uri, map.next_value::<Scalar>()?)?,
+                    F_EXPIRES => once(&mut expires, map.next_value::<Scalar>()?)?,
+                    F_ACTIVE => once(&mut active, map.next_value::<Scalar>()?)?,
+                    _ => {
+                        map.next_value::<Skip>()?;
+                    }
+                }
+            }
+            Ok(Contact {
+                uri: uri.map_or(Ok(None), Scalar::string)?.unwrap_or_default(),
+                expires_s: expires.map_or(Ok(None), Scalar::u64)?,
+                active: active.map_or(Ok(None), Scalar::bool)?.unwrap_or(true),
+            })
+        }
+    }
+
+    /// The `cursor` object; its `after`, which must be there.
+    struct Cursor;
+
+    impl<'de> DeserializeSeed<'de> for Cursor {
+        type Value = String;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Cursor {
+        type Value = String;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a cursor object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut after = None;
+            while let Some(Key(k)) = map.next_key()? {
+                match &*k {
+                    F_AFTER => once(&mut after, map.next_value::<Scalar>()?)?,
+                    _ => {
+                        map.next_value::<Skip>()?;
+                    }
+                }
+            }
+            after.ok_or_else(give_up)?.required()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -613,10 +1075,184 @@ mod tests {
         );
     }
 
+    /// Both paths on `body`: the same page where the direct path reads one, and a refusal
+    /// by the tree path always a refusal by the direct one. Gives the caller's answer.
+    fn both(body: &[u8]) -> Result<UsersPage, ContractError> {
+        let tree = parse_users_page_tree(body);
+        match (parse_users_page_direct(body), &tree) {
+            (Some(d), Ok(t)) => assert_eq!(&d, t, "{}", String::from_utf8_lossy(body)),
+            (Some(d), Err(e)) => panic!(
+                "direct path reads {d:?} where the tree path says {e}: {}",
+                String::from_utf8_lossy(body)
+            ),
+            (None, _) => {}
+        }
+        let answer = parse_users_page(body);
+        assert_eq!(answer, tree);
+        answer
+    }
+
+    fn page_of(users: &str) -> Vec<u8> {
+        format!(r#"{{"registeredUsers":[{users}],"cursor":{{"after":"-1"}}}}"#).into_bytes()
+    }
+
+    #[test]
+    fn direct_path_reads_scalars_as_the_tree_path_does() {
+        let u = |fields: &str| {
+            let status = if fields.contains("\"status\"") {
+                ""
+            } else {
+                r#""status":"REGISTERED","#
+            };
+            page_of(&format!(r#"{{"nodeId":"1","aor":"x",{status}{fields}}}"#))
+        };
+        for fields in [
+            r#""id":"""#,
+            r#""id":0"#,
+            r#""id":-7"#,
+            r#""id":1.5e3"#,
+            r#""id":-0"#,
+            r#""id":-0.0"#,
+            r#""id":18446744073709551616"#,
+            r#""id":null"#,
+            r#""id":"a\u00e9\n\"b""#,
+            r#""nodeName":12,"userAgent":null"#,
+            r#""status":5"#,
+            r#""status":" registered ""#,
+            r#""contacts":null"#,
+            r#""contacts":[]"#,
+            r#""contacts":[{}]"#,
+            r#""contacts":[{"uri":7,"expires":" 7 ","active":" YES "}]"#,
+            r#""contacts":[{"expires":"+5","active":0}]"#,
+            r#""contacts":[{"expires":"","active":"no"}]"#,
+            r#""contacts":[{"expires":null,"active":null,"x":[{"y":[1,2.5,"z",null,true]}]}]"#,
+            r#""node\u004eame":"escaped key","extra":{"a":{"b":[]}}"#,
+        ] {
+            let p = both(&u(fields)).unwrap_or_else(|e| panic!("{fields}: {e}"));
+            assert!(parse_users_page_direct(&u(fields)).is_some(), "{fields}");
+            assert_eq!(p.users.len(), 1);
+        }
+        for fields in [
+            r#""id":true"#,
+            r#""id":[]"#,
+            r#""nodeName":{}"#,
+            r#""status":null"#,
+            r#""status":false"#,
+            r#""contacts":{}"#,
+            r#""contacts":"none""#,
+            r#""contacts":[[]]"#,
+            r#""contacts":[null]"#,
+            r#""contacts":[{"expires":-1}]"#,
+            r#""contacts":[{"expires":1.5}]"#,
+            r#""contacts":[{"expires":"1.5"}]"#,
+            r#""contacts":[{"expires":true}]"#,
+            r#""contacts":[{"active":2}]"#,
+            r#""contacts":[{"active":"maybe"}]"#,
+            r#""contacts":[{"active":[]}]"#,
+            r#""contacts":[{"uri":false}]"#,
+            r#""x":"\ud800""#,
+            r#""x":1e999"#,
+            r#""x":[1,]"#,
+        ] {
+            assert!(both(&u(fields)).is_err(), "{fields}");
+        }
+    }
+
+    #[test]
+    fn direct_path_gives_up_where_only_the_tree_path_reads() {
+        // A repeated field: the tree keeps the last one.
+        let body = page_of(r#"{"id":"a","id":"b","nodeId":"1","aor":"x","status":"REGISTERED"}"#);
+        assert_eq!(parse_users_page_direct(&body), None);
+        assert_eq!(both(&body).unwrap().users[0].key, "b");
+        let body = br#"{"registeredUsers":[],"cursor":{"after":"x"},"cursor":{"after":"-1"}}"#;
+        assert_eq!(parse_users_page_direct(body), None);
+        assert_eq!(both(body).unwrap().next_after, None);
+    }
+
+    #[test]
+    fn direct_path_refuses_what_the_tree_path_refuses() {
+        let deep = |n: usize| {
+            format!(
+                r#"{{"registeredUsers":[],"cursor":{{"after":"-1"}},"x":{}{}}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+            .into_bytes()
+        };
+        assert!(both(&deep(100)).is_ok());
+        assert!(both(&deep(200)).is_err(), "serde_json's recursion limit");
+        // Both paths count nesting alike, at the top and inside a contact.
+        let in_contact = |n: usize| {
+            page_of(&format!(
+                r#"{{"nodeId":"1","aor":"x","status":"REGISTERED","contacts":[{{"x":{}{}}}]}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            ))
+        };
+        for n in 115..135 {
+            for body in [deep(n), in_contact(n)] {
+                let tree = both(&body).is_ok();
+                assert_eq!(parse_users_page_direct(&body).is_some(), tree, "depth {n}");
+            }
+        }
+        assert!(both(&in_contact(115)).is_ok() && both(&in_contact(134)).is_err());
+        let mut bad_utf8 = br#"{"registeredUsers":null,"cursor":{"after":"-1"},"x":""#.to_vec();
+        bad_utf8.extend_from_slice(b"\xff\"}");
+        assert!(both(&bad_utf8).is_err());
+        for body in [
+            &br#"[]"#[..],
+            br#"null"#,
+            br#"{"registeredUsers":[["1","x","REGISTERED"]],"cursor":{"after":"-1"}}"#,
+            br#"{"registeredUsers":[],"cursor":["-1"]}"#,
+            br#"{"registeredUsers":[],"cursor":null}"#,
+            br#"{"registeredUsers":[],"cursor":{"after":null}}"#,
+            br#"{"registeredUsers":[],"cursor":{"before":"-1"}}"#,
+            br#"{"registeredUsers":[],"cursor":{"after":true}}"#,
+            br#"{"registeredUsers":{},"cursor":{"after":"-1"}}"#,
+            br#"{"cursor":{"after":"-1"}}"#,
+            br#"{"registeredUsers":[],"cursor":{"after":"-1"}} x"#,
+            br#"{"registeredUsers":[],"cursor":{"after":"-1"}"#,
+        ] {
+            assert!(both(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+        let p = both(br#"{"registeredUsers":null,"cursor":{"after":42,"x":[{}]}} "#).unwrap();
+        assert_eq!(p.next_after.as_deref(), Some("42"));
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
         use serde_json::json;
+
+        const SPLICES: &[&str] = &[
+            "\"",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "null",
+            "-1",
+            "0",
+            "1",
+            "2.5",
+            "1e999",
+            "true",
+            "\\u0000",
+            "\\ud800",
+            "\"id\":\"z\",",
+            "\"nodeId\":4,",
+            "\"status\":null,",
+            "\"active\":\"0\",",
+            "\"expires\":-1,",
+            "\"contacts\":null,",
+            "\"x\":[],",
+            "\"cursor\":{\"after\":\"-1\"},",
+            "\"registeredUsers\":null,",
+            " ",
+            "\u{ff}",
+        ];
 
         proptest! {
             #[test]
@@ -633,6 +1269,24 @@ mod tests {
                 let whole = PAGE_1.trim_ascii_end();
                 prop_assume!(cut < whole.len());
                 prop_assert!(parse_users_page(&whole[..cut]).is_err());
+            }
+
+            /// Tokens spliced into a page: where the direct path reads it, the tree path
+            /// reads the same page.
+            #[test]
+            fn both_paths_agree_on_spliced_pages(
+                edits in proptest::collection::vec((0usize..PAGE_1.len(), 0usize..SPLICES.len()), 1..4),
+                cut in proptest::option::of(0usize..PAGE_1.len()),
+            ) {
+                let mut body = PAGE_1.to_vec();
+                for (at, t) in edits {
+                    let at = at.min(body.len());
+                    body.splice(at..at, SPLICES[t].bytes());
+                }
+                if let Some(cut) = cut {
+                    body.truncate(cut);
+                }
+                let _ = both(&body);
             }
 
             #[test]
