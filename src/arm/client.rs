@@ -267,7 +267,17 @@ impl ArmClient {
         &self,
         on_page: &mut (dyn FnMut(PageProgress) + Send),
     ) -> Result<Vec<RegisteredUser>, ArmError> {
-        let mut users: Vec<RegisteredUser> = Vec::new();
+        self.fetch_all_users_as(on_page, |u| u).await
+    }
+
+    /// [`Self::fetch_all_users_with`], turning each user into what the caller keeps as its
+    /// page arrives, so a large fetch never holds every device record at once.
+    pub async fn fetch_all_users_as<T>(
+        &self,
+        on_page: &mut (dyn FnMut(PageProgress) + Send),
+        mut keep: impl FnMut(RegisteredUser) -> T + Send,
+    ) -> Result<Vec<T>, ArmError> {
+        let mut users: Vec<T> = Vec::new();
         let mut first_page_of: HashMap<String, u32> = HashMap::new();
         let mut cursors_used: HashSet<String> = HashSet::new();
         let mut after: Option<String> = None;
@@ -286,7 +296,7 @@ impl ArmClient {
                     ));
                 }
             }
-            users.extend(p.users);
+            users.extend(p.users.into_iter().map(&mut keep));
             on_page(PageProgress {
                 pages: page,
                 users: users.len(),

@@ -187,6 +187,10 @@ fn holder_url(text: &str) -> Option<&str> {
         .find(|w| w.starts_with("http://") || w.starts_with("https://"))
 }
 
+/// redb's page cache. Its default (1 GiB) made a million-user sync's peak memory 2 GiB;
+/// measured in BENCHMARKS.md against smaller and larger caches.
+const CACHE_BYTES: usize = 256 << 20;
+
 impl Store {
     /// Opens (creating when missing) the store in `dir`, waiting up to `lock_wait` for a
     /// short-lived command holding it; a long-lived holder gets the one-line lock error.
@@ -199,7 +203,10 @@ impl Store {
         let deadline = Instant::now() + lock_wait;
         let mut pause = Duration::from_millis(2);
         let db = loop {
-            match Database::create(&path) {
+            match Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(&path)
+            {
                 Ok(db) => break db,
                 Err(DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
                     std::thread::sleep(pause);

@@ -62,22 +62,35 @@ pub async fn fetch_users(
     client.fetch_all_users_with(on_page).await
 }
 
+/// Fetches every registered user of a connection in the cached form, normalizing each
+/// page as it arrives; or fails: never a partial list.
+pub async fn fetch_cached(
+    cfg: ClientConfig,
+    conn: &Connection,
+    on_page: &mut (dyn FnMut(PageProgress) + Send),
+) -> Result<FetchedUsers, ArmError> {
+    let client = ArmClient::new(cfg)?;
+    let users = client
+        .fetch_all_users_as(on_page, |u| cached_pair(conn, &u))
+        .await?;
+    Ok(users.into_iter().collect())
+}
+
+fn cached_pair(conn: &Connection, u: &arm::RegisteredUser) -> (String, CachedUser) {
+    let cached = CachedUser::from_device(
+        &u.node_id,
+        u.node_name.as_deref().unwrap_or(""),
+        &u.aor,
+        u.online(),
+        &conn.hierarchy,
+        conn.region.as_deref(),
+    );
+    (u.key.clone(), cached)
+}
+
 /// Normalizes fetched users into the cached form, in user-key order.
 pub fn to_cached(conn: &Connection, users: &[arm::RegisteredUser]) -> FetchedUsers {
-    users
-        .iter()
-        .map(|u| {
-            let cached = CachedUser::from_device(
-                &u.node_id,
-                u.node_name.as_deref().unwrap_or(""),
-                &u.aor,
-                u.online(),
-                &conn.hierarchy,
-                conn.region.as_deref(),
-            );
-            (u.key.clone(), cached)
-        })
-        .collect()
+    users.iter().map(|u| cached_pair(conn, u)).collect()
 }
 
 /// A cached user as stored: compared by its encoding, decoded only when it changed or went.
@@ -270,17 +283,13 @@ pub async fn run_sync_tuned(
     let fetched = match client_config(store, conn) {
         Ok(mut cfg) => {
             tune(&mut cfg);
-            fetch_users(cfg, on_page)
+            fetch_cached(cfg, conn, on_page)
                 .await
                 .map_err(|e| OpError::Invalid(e.to_string()))
         }
         Err(e) => Err(e),
     };
-    let result = fetched.and_then(|users| {
-        let cached = to_cached(conn, &users);
-        // The device's form is not needed once normalized: free it before the write, which
-        // is the peak of a large sync's memory.
-        drop(users);
+    let result = fetched.and_then(|cached| {
         let ctx = Ctx::new(store, clock.now(), conn.actor());
         ctx.store
             .write(&conn.sync_job(), &ctx.actor, ctx.now, |w| {
