@@ -1,7 +1,7 @@
 //! The change log: head, verification, dump, replay and backup.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash as _, Hasher};
+use std::hash::BuildHasher;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -126,17 +126,48 @@ impl ChainCheck {
     }
 }
 
+/// A value's fingerprint for the fold: a fast 64-bit hash, not a tamper check (the events'
+/// SHA-256 chain is that), only "is this row what the log last wrote?".
 fn value_hash(v: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    v.hash(&mut h);
-    h.finish()
+    foldhash::quality::FixedState::with_seed(0).hash_one(v)
 }
 
-fn fold_key(entity: Entity, key: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(key.len() + 1);
-    k.push(entity as u8);
-    k.extend_from_slice(key);
-    k
+/// The log folded to its last write per row: one map per logged table, keyed by the row's
+/// key, holding the last after-value's fingerprint (`None` when the last event removed it).
+/// Looking up by `&[u8]` allocates nothing; only a key's first event copies it.
+struct Fold {
+    tables: Vec<HashMap<Vec<u8>, Option<u64>, foldhash::fast::RandomState>>,
+}
+
+impl Fold {
+    fn new() -> Self {
+        Fold {
+            tables: Entity::ALL.iter().map(|_| HashMap::default()).collect(),
+        }
+    }
+
+    fn set(&mut self, entity: Entity, key: &[u8], after: Option<&[u8]>) {
+        let map = &mut self.tables[entity.index()];
+        let h = after.map(value_hash);
+        match map.get_mut(key) {
+            Some(v) => *v = h,
+            None => {
+                map.insert(key.to_vec(), h);
+            }
+        }
+    }
+
+    fn get(&self, entity: Entity, key: &[u8]) -> Option<Option<u64>> {
+        self.tables[entity.index()].get(key).copied()
+    }
+
+    fn live(&self) -> u64 {
+        self.tables
+            .iter()
+            .flat_map(|m| m.values())
+            .filter(|v| v.is_some())
+            .count() as u64
+    }
 }
 
 impl Store {
@@ -146,11 +177,11 @@ impl Store {
         let rtx = self.db.begin_read()?;
         let events = rtx.open_table(EVENTS)?;
         let mut chain = ChainCheck::new();
-        let mut fold: HashMap<Vec<u8>, Option<u64>> = HashMap::new();
+        let mut fold = Fold::new();
         for row in events.iter()? {
             let (k, v) = row?;
             let rec = chain.check(k.value(), v.value())?;
-            fold.insert(fold_key(rec.entity, rec.key), rec.after.map(value_hash));
+            fold.set(rec.entity, rec.key, rec.after);
         }
         let (head_seq, head_hash) = head(&rtx.open_table(META)?)?;
         let last = chain.expected_seq - 1;
@@ -165,9 +196,8 @@ impl Store {
             let table = rtx.open_table(entity.table())?;
             for row in table.iter()? {
                 let (k, v) = row?;
-                let key = fold_key(entity, k.value());
-                match fold.get(&key) {
-                    Some(Some(h)) if *h == value_hash(v.value()) => {}
+                match fold.get(entity, k.value()) {
+                    Some(Some(h)) if h == value_hash(v.value()) => {}
                     _ => {
                         return Err(broken(
                             last,
@@ -182,7 +212,7 @@ impl Store {
                 rows += 1;
             }
         }
-        let live = fold.values().filter(|v| v.is_some()).count() as u64;
+        let live = fold.live();
         if live != rows {
             return Err(broken(
                 last,
