@@ -218,6 +218,25 @@ fn bad_connection_input_is_one_line() {
         ],
     );
     assert!(!r.ok && r.err.contains("connection name"), "{}", r.err);
+    let r = run_env(
+        &s,
+        &[
+            "connections",
+            "add",
+            "x",
+            "--url",
+            "https://h:1",
+            "--password-env",
+            "ARM_PASSWORD",
+            "--hierarchy",
+            "P/\tC",
+        ],
+    );
+    assert!(
+        !r.ok && r.err.contains("connection x: hierarchy") && r.err.contains("control character"),
+        "{}",
+        r.err
+    );
     assert!(s.ok(&["connections", "list"]).lines().count() == 1);
 }
 
