@@ -1,6 +1,6 @@
 //! Registered users as numinv caches them, and the diff of one fetch against the cache.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -88,8 +88,46 @@ impl<'a> UserIndexed<'a> {
     }
 }
 
-/// A complete fetch, normalized, in user-key order.
-pub type FetchedUsers = BTreeMap<String, CachedUser>;
+/// A complete fetch, normalized: unique user keys in key order. A sorted `Vec` rather than a
+/// map: sorting happens in place, so a million users are never held twice, and it costs no
+/// tree nodes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FetchedUsers(Vec<(String, CachedUser)>);
+
+impl FetchedUsers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The users in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &CachedUser)> {
+        self.0.iter().map(|(k, u)| (k, u))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(String, CachedUser)> for FetchedUsers {
+    /// Sorts by key; a repeated key keeps its last user, as a map would.
+    fn from_iter<I: IntoIterator<Item = (String, CachedUser)>>(users: I) -> Self {
+        let mut users: Vec<_> = users.into_iter().collect();
+        users.sort_by(|a, b| a.0.cmp(&b.0)); // stable: repeats stay in fetch order
+        users.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+        FetchedUsers(users)
+    }
+}
 
 /// The difference between the cache and a fetch, by user key, each list in key order. It
 /// borrows the fetched users, so a first sync of a million users clones none of them.
@@ -219,7 +257,7 @@ mod tests {
             ("c".to_string(), user("+442079460003@x", true)),
             ("e".to_string(), user("+442079460005@x", true)),
         ];
-        let fetched = FetchedUsers::from([
+        let fetched = FetchedUsers::from_iter([
             ("0".to_string(), user("+442079460000@x", true)),
             ("a".to_string(), user("+442079460001@x", true)),
             ("b".to_string(), user("+442079460002@x", false)),
@@ -259,6 +297,20 @@ mod tests {
             let view: UserIndexed = postcard::from_bytes(&bytes).unwrap();
             assert_eq!(view.held_key(), u.held_key());
         }
+    }
+
+    #[test]
+    fn fetched_users_are_sorted_and_a_repeated_key_keeps_its_last_user() {
+        let fetched = FetchedUsers::from_iter([
+            ("b".to_string(), user("+442079460002@x", true)),
+            ("a".to_string(), user("+442079460001@x", true)),
+            ("b".to_string(), user("+442079460002@x", false)),
+        ]);
+        let seen: Vec<_> = fetched
+            .iter()
+            .map(|(k, u)| (k.as_str(), u.online))
+            .collect();
+        assert_eq!(seen, [("a", true), ("b", false)]);
     }
 
     #[test]
