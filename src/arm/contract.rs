@@ -663,7 +663,7 @@ mod direct {
             let mut after = None;
             while let Some(Key(k)) = map.next_key()? {
                 match &*k {
-                    F_USERS => once(&mut users, map.next_value_seed(Users)?)?,
+                    F_USERS => once(&mut users, map.next_value_seed(USERS)?)?,
                     F_CURSOR => once(&mut after, map.next_value_seed(Cursor)?)?,
                     _ => {
                         map.next_value::<Skip>()?;
@@ -678,22 +678,26 @@ mod direct {
         }
     }
 
-    /// `registeredUsers`: an array of user objects, or `null` for none.
-    struct Users;
+    /// An array of `S` objects, or `null` for none (`registeredUsers`, `contacts`).
+    #[derive(Clone, Copy)]
+    struct ListOrNull<S> {
+        item: S,
+        what: &'static str,
+    }
 
-    impl<'de> DeserializeSeed<'de> for Users {
-        type Value = Vec<RegisteredUser>;
+    impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for ListOrNull<S> {
+        type Value = Vec<S::Value>;
 
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
             d.deserialize_any(self)
         }
     }
 
-    impl<'de> Visitor<'de> for Users {
-        type Value = Vec<RegisteredUser>;
+    impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for ListOrNull<S> {
+        type Value = Vec<S::Value>;
 
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an array of users or null")
+            write!(f, "an array of {} or null", self.what)
         }
 
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -701,15 +705,22 @@ mod direct {
         }
 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut users = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-            while let Some(u) = seq.next_element_seed(User)? {
-                users.push(u);
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+            while let Some(item) = seq.next_element_seed(self.item)? {
+                items.push(item);
             }
-            Ok(users)
+            Ok(items)
         }
     }
 
+    /// `registeredUsers`.
+    const USERS: ListOrNull<User> = ListOrNull {
+        item: User,
+        what: "users",
+    };
+
     /// One user object.
+    #[derive(Clone, Copy)]
     struct User;
 
     impl<'de> DeserializeSeed<'de> for User {
@@ -738,7 +749,7 @@ mod direct {
                     F_NODE_NAME => once(&mut node_name, map.next_value::<Scalar>()?)?,
                     F_AOR => once(&mut aor, map.next_value::<Scalar>()?)?,
                     F_STATUS => once(&mut status, map.next_value::<Scalar>()?)?,
-                    F_CONTACTS => once(&mut contacts, map.next_value_seed(Contacts)?)?,
+                    F_CONTACTS => once(&mut contacts, map.next_value_seed(CONTACTS)?)?,
                     F_USER_AGENT => once(&mut user_agent, map.next_value::<Scalar>()?)?,
                     _ => {
                         map.next_value::<Skip>()?;
@@ -773,38 +784,14 @@ mod direct {
         }
     }
 
-    /// `contacts`: an array of contact objects, or `null` for none.
-    struct Contacts;
-
-    impl<'de> DeserializeSeed<'de> for Contacts {
-        type Value = Vec<Contact>;
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for Contacts {
-        type Value = Vec<Contact>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an array of contacts or null")
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut contacts = Vec::new();
-            while let Some(c) = seq.next_element_seed(ContactSeed)? {
-                contacts.push(c);
-            }
-            Ok(contacts)
-        }
-    }
+    /// `contacts`.
+    const CONTACTS: ListOrNull<ContactSeed> = ListOrNull {
+        item: ContactSeed,
+        what: "contacts",
+    };
 
     /// One contact object.
+    #[derive(Clone, Copy)]
     struct ContactSeed;
 
     impl<'de> DeserializeSeed<'de> for ContactSeed {
