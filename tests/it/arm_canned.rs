@@ -63,8 +63,8 @@ async fn fetch_canned(pages: &[(&str, String)]) -> Result<Vec<RegisteredUser>, A
 
 #[tokio::test]
 async fn the_fixture_pages_over_http_give_the_eight_users_of_the_readme() {
-    let p1 = include_str!("fixtures/arm/registered-users-page-1.json").to_owned();
-    let p2 = include_str!("fixtures/arm/registered-users-page-2.json").to_owned();
+    let p1 = include_str!("../fixtures/arm/registered-users-page-1.json").to_owned();
+    let p2 = include_str!("../fixtures/arm/registered-users-page-2.json").to_owned();
     let users = fetch_canned(&[("", p1), ("ru-000005", p2)]).await.unwrap();
     let ids: Vec<_> = users.iter().map(|u| u.key.as_str()).collect();
     assert_eq!(

@@ -1,7 +1,7 @@
 //! Issue "the main job end to end": the demo runs several virtual days against the
 //! simulator and its final summary matches the simulator's ground truth.
 
-mod common;
+use crate::common;
 
 #[test]
 fn demo_converges_to_the_ground_truth_over_several_virtual_days() {

@@ -1,7 +1,7 @@
 //! Issue "HTTP API" (6): the OpenAPI document is generated from the code and lists every
 //! route the server has.
 
-mod api_support;
+use crate::api_support;
 
 use std::collections::BTreeSet;
 

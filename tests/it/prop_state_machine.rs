@@ -8,7 +8,7 @@
 //! Syncs go through `engine::to_cached` + `engine::apply_users` inside `Store::write`, exactly
 //! what `run_sync` does after the fetch, without the network.
 //!
-//! `PROPTEST_CASES=5000 cargo test --release --test prop_state_machine` for a long run.
+//! `PROPTEST_CASES=5000 cargo test --release --test it prop_state_machine` for a long run.
 
 use std::collections::{BTreeMap, BTreeSet};
 

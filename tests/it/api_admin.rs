@@ -1,7 +1,7 @@
 //! Issue "HTTP API": transactions, events, macros, settings, expiry, health, metrics and the
 //! error shape of unknown routes, through the real server on loopback.
 
-mod api_support;
+use crate::api_support;
 
 use api_support::{now, seed, Server};
 use hyper::Method;

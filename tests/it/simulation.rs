@@ -435,7 +435,7 @@ fn seeds(one: &str, many: &str, default: u64) -> Vec<u64> {
 
 /// Runs every seed, then fails listing the command that replays the first failing one.
 fn run_all(seeds: &[u64], test: &str, var: &str, run: impl Fn(u64) -> Result<(), String>) {
-    let repro = |seed: u64| format!("{var}={seed} cargo test --test simulation {test}");
+    let repro = |seed: u64| format!("{var}={seed} cargo test --test it simulation::{test}");
     let mut failures = Vec::new();
     for &seed in seeds {
         let t0 = Instant::now();

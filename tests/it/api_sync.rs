@@ -2,7 +2,7 @@
 //! simulator: connections (the password is write-only), sync, purge, audit, schedules,
 //! backup, and the sync metrics.
 
-mod api_support;
+use crate::api_support;
 
 use api_support::Server;
 use hyper::Method;

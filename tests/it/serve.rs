@@ -1,7 +1,7 @@
 //! Issue "main job end to end": `numinv serve --config` with TLS, graceful stop, and the
 //! documented example configuration.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::Arc;

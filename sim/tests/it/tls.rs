@@ -1,7 +1,7 @@
 //! HTTPS serves with the generated certificate, and the fingerprint in
 //! `RunningSim` is the SHA-256 of the certificate actually presented.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

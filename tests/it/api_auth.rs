@@ -1,6 +1,6 @@
 //! Issue "HTTP API": bearer tokens and roles, through the real server on loopback.
 
-mod api_support;
+use crate::api_support;
 
 use api_support::{seed, Server};
 use hyper::Method;

@@ -1,7 +1,7 @@
 //! Issue 5: the web UI's connections page ("Sync now", each connection's last result) and
 //! audit page (findings, "Fix"), through the real server on loopback.
 
-mod api_support;
+use crate::api_support;
 
 use api_support::{Resp, Server};
 use hyper::Method;

@@ -10,7 +10,7 @@
 //! before each kill is the variable under test, not a wait for work to finish.
 //! `NUMINV_CRASH_POINTS` sets the number of kill points (default 50).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Issue 5: the CLI through a running `numinv serve` (`--server URL`) prints exactly what
 //! it prints on the data dir itself. The real binary, a real server on 127.0.0.1:0.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};

@@ -1,7 +1,7 @@
 //! Issue "ARM client, connections and simulator": connections from the CLI against the
 //! simulator served in this test process, and the promise that the password never shows.
 
-mod common;
+use crate::common;
 
 use common::Session;
 use numinv_sim::{ChurnRates, RunningSim, ServeOptions, SimConfig, Simulator, UserOp};

@@ -1,6 +1,6 @@
 //! Issue "inventory core": the CLI sessions it promises, run against the real binary.
 
-mod common;
+use crate::common;
 
 use common::{fixture, Session};
 

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestRunner};
 
-#[path = "../fuzz/targets.rs"]
+#[path = "../../fuzz/targets.rs"]
 mod targets;
 
 fn corpus_dir(target: &str) -> PathBuf {
@@ -192,7 +192,7 @@ fn stream_api_json() {
 }
 
 /// Writes the generated seeds (a real log dump, sealed events, API JSON) into the corpora.
-/// Run by hand after a format change: `cargo test --test fuzz_corpus -- --ignored`.
+/// Run by hand after a format change: `cargo test --test it fuzz_corpus -- --ignored`.
 #[test]
 #[ignore = "regenerates fuzz/corpus; run by hand"]
 fn write_generated_seeds() {

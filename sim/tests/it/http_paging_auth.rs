@@ -1,6 +1,6 @@
 //! Paging, authentication and error answers over real loopback HTTP.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -1,6 +1,6 @@
 //! Every fault kind over HTTP, with skip/count/rate/target, and the control API.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

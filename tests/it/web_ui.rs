@@ -1,7 +1,7 @@
 //! Issue "web UI": sign in, filter, see cooling numbers with their release dates, act on a
 //! number with a CSRF-protected form, read the transaction log.
 
-mod api_support;
+use crate::api_support;
 
 use api_support::{seed, Resp, Server};
 use hyper::Method;

@@ -2,7 +2,7 @@
 //! simulator's truth while the devices churn, on the simulator's virtual clock; and a
 //! SIGTERM during a sync leaves all of it or none of it.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
