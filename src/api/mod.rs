@@ -5,7 +5,7 @@
 //! blocking thread (redb is blocking) and renders the result. Adding a route for a new
 //! operation (sync, purge, audit) means: a handler with `#[utoipa::path]` in `handlers/`,
 //! one row in [`endpoints`], and its name in the `paths(...)` of `openapi.rs`
-//! (`tests/api_openapi.rs` fails if the last is forgotten). Auth, limits, metrics and the
+//! (`tests/it/api_openapi.rs` fails if the last is forgotten). Auth, limits, metrics and the
 //! JSON error shape apply to it without further code.
 //!
 //! Layers, outermost first: request counting (`metrics`), JSON error bodies (`error`),
