@@ -188,6 +188,33 @@ struct Reply {
     body: Bytes,
 }
 
+/// The next page's request, sent while the current page is parsed so that the device
+/// renders page k+1 while the client reads page k. Used only for the cursor it was sent
+/// with; aborted when dropped unused (a retry, an error, a cursor the parse disagreed with).
+struct Ahead {
+    after: String,
+    task: tokio::task::JoinHandle<Result<Reply, Failure>>,
+}
+
+impl Ahead {
+    async fn reply(mut self) -> Result<Reply, Failure> {
+        match (&mut self.task).await {
+            Ok(reply) => reply,
+            Err(e) => Err(Failure::Io(format!("the read-ahead request stopped: {e}"))),
+        }
+    }
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What a GET hands to its caller's hook before parsing a `200` body: the body and the
+/// authorization it was fetched with.
+type OnBody<'h> = dyn FnMut(&[u8], &Secret) + Send + 'h;
+
 /// A client for one ARM. Cheap to share behind an `Arc`; requests are sequential per fetch.
 pub struct ArmClient {
     cfg: ClientConfig,
@@ -281,8 +308,21 @@ impl ArmClient {
         let mut first_page_of: HashMap<String, u32> = HashMap::new();
         let mut cursors_used: HashSet<String> = HashSet::new();
         let mut after: Option<String> = None;
+        let mut ahead: Option<Ahead> = None;
         for page in 1..=self.cfg.pages_max {
-            let Some(p) = self.users_page(page, after.as_deref()).await? else {
+            let sent_ahead = ahead
+                .take()
+                .filter(|a| Some(a.after.as_str()) == after.as_deref());
+            let may_read_ahead = page < self.cfg.pages_max;
+            let mut read_ahead = |body: &[u8], authorization: &Secret| {
+                ahead = contract::peek_next_after(body)
+                    .filter(|_| may_read_ahead)
+                    .and_then(|next| self.read_ahead(next, authorization));
+            };
+            let Some(p) = self
+                .users_page(page, after.as_deref(), sent_ahead, &mut read_ahead)
+                .await?
+            else {
                 break; // 204 on the first page: the collection is empty
             };
             for u in &p.users {
@@ -334,6 +374,8 @@ impl ArmClient {
         &self,
         page: u32,
         after: Option<&str>,
+        mut sent_ahead: Option<Ahead>,
+        on_body: &mut OnBody<'_>,
     ) -> Result<Option<UsersPage>, ArmError> {
         let path = contract::users_path(&self.cfg.endpoint.base_path, self.cfg.page_size, after);
         let stage = Stage::UsersPage(page);
@@ -343,7 +385,9 @@ impl ArmClient {
             self.cfg.retries_max + 1
         };
         for attempt in 1..=tries {
-            if let Some(p) = self.get(stage, &path, contract::parse_users_page).await? {
+            let first = sent_ahead.take();
+            let parse = contract::parse_users_page;
+            if let Some(p) = self.get_with(stage, &path, parse, first, on_body).await? {
                 return Ok(Some(p));
             }
             if attempt < tries {
@@ -405,6 +449,20 @@ impl ArmClient {
         path: &str,
         parse: fn(&[u8]) -> Result<T, ContractError>,
     ) -> Result<Option<T>, ArmError> {
+        self.get_with(stage, path, parse, None, &mut |_, _| {})
+            .await
+    }
+
+    /// [`Self::get`], taking its first reply from `sent_ahead` when one was sent, and
+    /// showing every `200` body to `on_body` before it is parsed.
+    async fn get_with<T>(
+        &self,
+        stage: Stage,
+        path: &str,
+        parse: fn(&[u8]) -> Result<T, ContractError>,
+        mut sent_ahead: Option<Ahead>,
+        on_body: &mut OnBody<'_>,
+    ) -> Result<Option<T>, ArmError> {
         let site = self.site(stage);
         let uri = format!("{}{path}", self.cfg.endpoint.origin());
         let mut sent = 0u32;
@@ -413,8 +471,18 @@ impl ArmClient {
         loop {
             let authorization = self.authorization().await?;
             sent += 1;
-            let req = request(Method::GET, &uri, Some(&authorization), None)?;
-            let reply = self.send(&self.arm, req).await;
+            let reply = match sent_ahead.take() {
+                Some(a) => a.reply().await,
+                None => {
+                    let req = request(Method::GET, &uri, Some(&authorization), None)?;
+                    self.send(&self.arm, req).await
+                }
+            };
+            if let Ok(r) = &reply {
+                if r.status == StatusCode::OK {
+                    on_body(&r.body, &authorization);
+                }
+            }
             let (err, wait_s) = match self.judge(&site, sent, reply, parse, !relogged) {
                 Step::Done(v) => return Ok(v),
                 Step::Fail(err) => return Err(err),
@@ -612,29 +680,28 @@ impl ArmClient {
         transport: &Transport,
         req: Request<Full<Bytes>>,
     ) -> Result<Reply, Failure> {
-        let exchange = async {
-            let resp = transport.client.request(req).await.map_err(classify)?;
-            let (parts, body) = resp.into_parts();
-            let body = Limited::new(body, BODY_MAX_BYTES)
-                .collect()
-                .await
-                .map_err(|e| Failure::Io(format!("reading the body: {e}")))?
-                .to_bytes();
-            let retry_after_s = parts
-                .headers
-                .get(header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            Ok(Reply {
-                status: parts.status,
-                retry_after_s,
-                body,
-            })
-        };
-        let limit = Duration::from_millis(self.cfg.request_timeout_ms);
-        tokio::time::timeout(limit, exchange)
-            .await
-            .unwrap_or(Err(Failure::Timeout))
+        exchange(&transport.client, req, self.request_timeout()).await
+    }
+
+    fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.cfg.request_timeout_ms)
+    }
+
+    /// Sends the request for the page after `after` on its own task (see [`Ahead`]).
+    /// `None` when there is no runtime to send it on or no request to build.
+    fn read_ahead(&self, after: String, authorization: &Secret) -> Option<Ahead> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let path = contract::users_path(
+            &self.cfg.endpoint.base_path,
+            self.cfg.page_size,
+            Some(&after),
+        );
+        let uri = format!("{}{path}", self.cfg.endpoint.origin());
+        let req = request(Method::GET, &uri, Some(authorization), None).ok()?;
+        let client = self.arm.client.clone();
+        let timeout = self.request_timeout();
+        let task = runtime.spawn(async move { exchange(&client, req, timeout).await });
+        Some(Ahead { after, task })
     }
 
     fn uses_bearer(&self) -> bool {
@@ -769,6 +836,36 @@ fn token_target(cfg: &ClientConfig, token_url: &str) -> Result<TokenTarget, ArmE
         host: format!("{}:{port}", authority.host()),
         foreign: !same_origin,
     })
+}
+
+/// One request on `client` with `timeout` over connect, TLS, headers and body.
+async fn exchange(
+    client: &HttpClient,
+    req: Request<Full<Bytes>>,
+    timeout: Duration,
+) -> Result<Reply, Failure> {
+    let exchange = async {
+        let resp = client.request(req).await.map_err(classify)?;
+        let (parts, body) = resp.into_parts();
+        let body = Limited::new(body, BODY_MAX_BYTES)
+            .collect()
+            .await
+            .map_err(|e| Failure::Io(format!("reading the body: {e}")))?
+            .to_bytes();
+        let retry_after_s = parts
+            .headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        Ok(Reply {
+            status: parts.status,
+            retry_after_s,
+            body,
+        })
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .unwrap_or(Err(Failure::Timeout))
 }
 
 fn request(

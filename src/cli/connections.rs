@@ -333,8 +333,10 @@ fn remote_connections(r: &Remote, g: &Global, cmd: ConnectionsCmd) -> anyhow::Re
     }
 }
 
+/// Two workers: a sync sends the next page's request while it parses the current one.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()?)
 }

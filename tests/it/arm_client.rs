@@ -199,14 +199,23 @@ async fn wrong_credentials_give_a_401_that_says_what_to_check() {
 
 // ---- paging -------------------------------------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_users_in_pages_of_100_and_of_1000() {
     let sim = start(10_000).await;
+    let page_requests = || {
+        sim.sim
+            .stats()
+            .requests
+            .get("registered_users")
+            .copied()
+            .unwrap_or(0)
+    };
     for page_size in [100, 1000] {
         let mut cfg = config(&sim.https(), session(), sim.pin());
         cfg.page_size = page_size;
         let client = ArmClient::new(cfg).unwrap();
         let mut pages = 0;
+        let requests_before = page_requests();
         let users = client
             .fetch_all_users_with(&mut |p| pages = p.pages)
             .await
@@ -215,6 +224,12 @@ async fn ten_thousand_users_in_pages_of_100_and_of_1000() {
         assert_eq!(keys(&users).len(), 10_000);
         assert_complete(&sim, &users);
         assert_eq!(pages, 10_000 / page_size, "page size {page_size}");
+        // Each page is asked for once: the read-ahead request is the page's request.
+        assert_eq!(
+            page_requests() - requests_before,
+            u64::from(pages),
+            "page size {page_size}"
+        );
     }
 }
 
