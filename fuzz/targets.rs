@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets, shared by cargo-fuzz (`fuzz/fuzz_targets/*.rs`) and the
-//! stable test `tests/fuzz_corpus.rs`, so the corpora and the random stream run exactly what
+//! stable test `tests/it/fuzz_corpus.rs`, so the corpora and the random stream run exactly what
 //! the fuzzer runs. Each one must not panic on any input; where an input is accepted, it also
 //! checks a round trip.
 

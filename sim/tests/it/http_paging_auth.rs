@@ -288,16 +288,12 @@ async fn expired_tokens_answer_401() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hundred_thousand_users_page_quickly() {
+async fn hundred_thousand_users_page_each_user_once() {
+    // Speed is the benches' job (`cargo bench --bench fetch`); this checks the paging only.
     let (_sim, running, client) = start(cfg(100_000)).await;
-    let t = std::time::Instant::now();
     let ids = client.all_ids(1000, &default_basic(), 200).await;
-    let took = t.elapsed();
     assert_eq!(ids.len(), 100_000);
-    // The contract target is well under 1.5 s in release; debug builds are
-    // several times slower, so only a loose bound is checked here.
-    let bound = if cfg!(debug_assertions) { 30.0 } else { 1.5 };
-    assert!(took.as_secs_f64() < bound, "took {took:?}");
-    eprintln!("fetched 100000 users in pages of 1000 in {took:?}");
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 100_000, "a user came twice");
     running.shutdown().await;
 }
