@@ -174,6 +174,14 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
     // the accelerated days.
     let sim_clock = sim.clone();
     let clock: Arc<dyn Clock> = Arc::new(FnClock(move || sim_clock.now()));
+    // A kept data dir may hold changes from a later virtual time than the simulator starts
+    // at: move the simulator past them, so the log's time never runs backwards.
+    if let Some(last) = last_change_at(&store)? {
+        let behind_min = (last - sim.now()).num_minutes();
+        if behind_min >= 0 {
+            sim.advance(behind_min as u64 + 1);
+        }
+    }
     println!(
         "numinv demo: simulated ARM at {}/ARM/v1 ({} users, {} nodes, seed {})",
         running.https_url.clone().unwrap_or_default(),
@@ -223,8 +231,16 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
         page_size: 1000,
         timeout_ms: 10_000,
     };
-    if ops::connections::get(&store.read()?, &conn.name).is_err() {
-        ops::connections::add(&ctx, conn.clone(), &Secret::from("sim-password"))?;
+    let password = Secret::from("sim-password");
+    if ops::connections::get(&store.read()?, &conn.name).is_ok() {
+        // A kept data dir: this run's simulator has a new port and a new certificate.
+        println!(
+            "data dir already holds connection {}: pointing it at this simulator",
+            conn.name
+        );
+        ops::connections::update(&ctx, conn.clone(), Some(&password))?;
+    } else {
+        ops::connections::add(&ctx, conn.clone(), &password)?;
     }
     // Sync on save: the first sync, with a progress bar.
     let total = args.population.users.max(1);
@@ -269,6 +285,8 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
     });
     let mut ticker = tokio::time::interval(step);
     ticker.tick().await;
+    let mut syncs_failed = 0u64;
+    let mut first_failure = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -294,7 +312,9 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
                     );
                 }
                 Ran::Sync { result: Err(e), .. } => {
-                    println!("{} sync failed: {e}", clock.now().format("%Y-%m-%d %H:%M"))
+                    println!("{} sync failed: {e}", clock.now().format("%Y-%m-%d %H:%M"));
+                    syncs_failed += 1;
+                    first_failure.get_or_insert_with(|| e.to_string());
                 }
             }
         }
@@ -316,7 +336,20 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
     let _ = stop_tx.send(true);
     let _ = server.await;
     running.shutdown().await;
-    summary
+    match (summary, first_failure) {
+        (Ok(line), Some(first)) => anyhow::bail!(
+            "{}, but {syncs_failed} scheduled sync(s) failed, the first with: {first}",
+            line.trim_end()
+        ),
+        (summary, _) => summary,
+    }
+}
+
+/// The time of the store's last change, if it has any.
+fn last_change_at(store: &Store) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let (head_seq, _) = store.head()?;
+    let last = store.read()?.events(head_seq.saturating_sub(1), 1)?;
+    Ok(last.first().map(|e| e.at))
 }
 
 /// The final check: every held number Used/Device/AudioCodes; every AudioCodes number not

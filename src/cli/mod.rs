@@ -58,6 +58,11 @@ pub struct Global {
     /// API token for --server (prefer the NUMINV_TOKEN variable: arguments show in `ps`).
     #[arg(long, global = true, env = "NUMINV_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Whether this command may create a missing database: only commands that change the
+    /// inventory do, so a mistyped `--data-dir` on `numbers list` is an error, not an
+    /// empty inventory left behind.
+    #[arg(skip)]
+    pub creates_store: bool,
 }
 
 impl Global {
@@ -80,12 +85,19 @@ impl Global {
         }
     }
 
-    pub fn open_store(&self) -> Result<Store, crate::store::StoreError> {
+    pub fn open_store(&self) -> anyhow::Result<Store> {
         let dir = self
             .data_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("numinv-data"));
-        Store::open(&dir, Duration::from_millis(self.lock_wait_ms))
+        if !self.creates_store && !Store::exists(&dir) {
+            anyhow::bail!(
+                "data dir {} holds no inventory (no {}); check --data-dir or NUMINV_DATA_DIR, or start one with numbers add or numbers import",
+                dir.display(),
+                crate::store::DB_FILE
+            );
+        }
+        Ok(Store::open(&dir, Duration::from_millis(self.lock_wait_ms))?)
     }
 }
 
@@ -162,8 +174,36 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// True for the commands that only read the data dir. (`macros get` and `settings get`
+    /// are not among them: on a new data dir they answer the defaults.)
+    fn only_reads(&self) -> bool {
+        use connections::{ConnectionsCmd, SchedulesCmd};
+        use numbers::NumbersCmd;
+        match self {
+            Command::Numbers(c) => matches!(
+                c,
+                NumbersCmd::List(_)
+                    | NumbersCmd::Show(_)
+                    | NumbersCmd::Export { .. }
+                    | NumbersCmd::History(_)
+            ),
+            Command::Connections(c) => matches!(
+                c,
+                ConnectionsCmd::List | ConnectionsCmd::Show { .. } | ConnectionsCmd::Test { .. }
+            ),
+            Command::Schedules(c) => matches!(c, SchedulesCmd::List),
+            Command::Tokens(c) => matches!(c, tokens::TokensCmd::List),
+            Command::Audit { fix } => !fix,
+            Command::Transactions(_) | Command::Log(_) | Command::Backup { .. } => true,
+            _ => false,
+        }
+    }
+}
+
 /// Runs a parsed command line, returning what to print.
-pub fn run(cli: Cli) -> anyhow::Result<String> {
+pub fn run(mut cli: Cli) -> anyhow::Result<String> {
+    cli.global.creates_store = !cli.command.only_reads();
     let g = &cli.global;
     if g.server.as_deref().is_some_and(|s| !s.trim().is_empty()) {
         let why = "it runs here, not on a server; leave out --server (and unset NUMINV_SERVER)";

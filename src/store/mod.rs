@@ -42,7 +42,7 @@ pub const HOLDER_FILE: &str = "numinv.holder";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    #[error("cannot open data dir {dir}: another numinv process holds it{holder}; stop it, or run this command through the server with --server {server}")]
+    #[error("cannot open data dir {dir}: another numinv process holds it{holder}; stop it, or run this command through the server with --server {server} and an API token in NUMINV_TOKEN")]
     Locked {
         dir: PathBuf,
         holder: String,
@@ -182,6 +182,10 @@ pub struct Store {
 }
 
 /// The URL a holder file names (`numinv serve pid 42 at http://127.0.0.1:8080`).
+fn held_by_server(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(HOLDER_FILE)).is_ok_and(|t| holder_url(&t).is_some())
+}
+
 fn holder_url(text: &str) -> Option<&str> {
     text.split_whitespace()
         .find(|w| w.starts_with("http://") || w.starts_with("https://"))
@@ -192,6 +196,11 @@ fn holder_url(text: &str) -> Option<&str> {
 const CACHE_BYTES: usize = 256 << 20;
 
 impl Store {
+    /// True when `dir` holds a database.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(DB_FILE).is_file()
+    }
+
     /// Opens (creating when missing) the store in `dir`, waiting up to `lock_wait` for a
     /// short-lived command holding it; a long-lived holder gets the one-line lock error.
     pub fn open(dir: &Path, lock_wait: Duration) -> Result<Store, StoreError> {
@@ -208,7 +217,10 @@ impl Store {
                 .create(&path)
             {
                 Ok(db) => break db,
-                Err(DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
+                // Waiting helps only against a short-lived command: a server keeps it.
+                Err(DatabaseError::DatabaseAlreadyOpen)
+                    if Instant::now() < deadline && !held_by_server(dir) =>
+                {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }

@@ -251,6 +251,58 @@ fn a_held_data_dir_gets_one_clear_line() {
 }
 
 #[test]
+fn a_data_dir_held_by_the_server_is_refused_at_once_with_its_url() {
+    let s = Session::new();
+    s.ok(&["numbers", "add", "+442079460100"]);
+    let _held = numinv::store::Store::open(&s.data(), std::time::Duration::ZERO).unwrap();
+    std::fs::write(
+        s.data().join(numinv::store::HOLDER_FILE),
+        "numinv serve pid 4121 at http://127.0.0.1:8080",
+    )
+    .unwrap();
+    // A server does not let go, so the minute of lock wait given here is not spent.
+    let t0 = std::time::Instant::now();
+    let r = common::run_in(&s.data(), &["--lock-wait-ms", "60000", "numbers", "list"]);
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(30),
+        "it waited"
+    );
+    assert!(!r.ok);
+    let line = r.err.trim();
+    assert!(!line.contains('\n'), "{line}");
+    assert!(
+        line.contains("--server http://127.0.0.1:8080") && line.contains("NUMINV_TOKEN"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_read_only_command_on_a_missing_data_dir_says_so_and_creates_nothing() {
+    let s = Session::new();
+    let typo = s.path("typo-dir");
+    for args in [
+        &["numbers", "list"][..],
+        &["numbers", "show", "+442079460100"],
+        &["transactions", "list"],
+        &["log", "verify"],
+        &["audit"],
+    ] {
+        let r = common::run_in(&typo, args);
+        assert!(!r.ok, "{args:?}");
+        let line = r.err.trim();
+        assert!(!line.contains('\n'), "{line}");
+        assert!(
+            line.contains("typo-dir holds no inventory") && line.contains("--data-dir"),
+            "{line}"
+        );
+        assert!(!typo.exists(), "{args:?} created {}", typo.display());
+    }
+    // A command that changes the inventory starts one there.
+    common::run_in(&typo, &["numbers", "add", "+442079460100"]);
+    assert!(typo.join(numinv::store::DB_FILE).is_file());
+}
+
+#[test]
 fn bad_input_is_one_line_and_changes_nothing() {
     let s = Session::new();
     s.ok(&["numbers", "add", "+442079460100"]);

@@ -6,15 +6,16 @@ use crate::common;
 #[test]
 fn demo_converges_to_the_ground_truth_over_several_virtual_days() {
     let s = common::Session::new();
-    // 43,200 virtual minutes per real minute: each 1 s step is half a virtual day.
+    // 8,640 virtual minutes per real minute: each 1 s step is 144 virtual minutes, so
+    // 30 s cover three virtual days (the cooling period is two).
     let r = s.run(&[
         "demo",
         "--users",
         "500",
         "--run-for",
-        "5s",
+        "30s",
         "--speed",
-        "43200",
+        "8640",
         "--sync-every-s",
         "1",
     ]);
@@ -32,5 +33,51 @@ fn demo_converges_to_the_ground_truth_over_several_virtual_days() {
         "{}",
         r.out
     );
+    assert!(s.ok(&["log", "verify"]).starts_with("log ok"));
+}
+
+#[test]
+fn a_second_demo_on_a_kept_data_dir_syncs_its_own_simulator() {
+    let s = common::Session::new();
+    let demo = || {
+        s.run(&[
+            "demo",
+            "--users",
+            "200",
+            "--run-for",
+            "3s",
+            "--speed",
+            "43200",
+            "--sync-every-s",
+            "1",
+        ])
+    };
+    let first = demo();
+    assert!(first.ok, "first demo failed: {}\n{}", first.err, first.out);
+    // The second run has a new simulator port and certificate, and starts its virtual
+    // clock where the kept log ends.
+    let second = demo();
+    assert!(
+        second.ok,
+        "second demo failed: {}\n{}",
+        second.err, second.out
+    );
+    assert!(
+        second.out.contains("pointing it at this simulator"),
+        "{}",
+        second.out
+    );
+    assert!(!second.out.contains("sync failed"), "{}", second.out);
+    let txs: serde_json::Value =
+        serde_json::from_str(&s.ok(&["transactions", "list", "--format", "json"])).unwrap();
+    let txs = txs.as_array().unwrap();
+    assert!(txs.iter().all(|t| t["status"] != "Fail"), "{txs:#?}");
+    let mut started: Vec<&str> = txs
+        .iter()
+        .map(|t| t["started_at"].as_str().unwrap())
+        .collect();
+    let listed = started.clone();
+    started.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(listed, started, "time ran backwards in the log");
     assert!(s.ok(&["log", "verify"]).starts_with("log ok"));
 }
