@@ -228,5 +228,6 @@ pub fn run_backup(g: &Global, dir: &Path) -> anyhow::Result<String> {
     }
     let store = g.open_store()?;
     let rows = store.backup_to(dir)?;
+    crate::ops::secrets::backup_key(&store, dir)?;
     Ok(format!("backed up {rows} rows to {}\n", dir.display()))
 }

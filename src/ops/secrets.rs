@@ -65,6 +65,24 @@ fn write_private(path: &Path, bytes: &[u8]) -> OpResult<()> {
         .map_err(|e| OpError::Invalid(format!("cannot write key file {}: {e}", path.display())))
 }
 
+/// Copies the key file into a backup directory (mode 0600), so the copy's connection
+/// passwords can still be decrypted. A store that never kept a secret has no key: `false`.
+pub fn backup_key(store: &Store, dir: &Path) -> OpResult<bool> {
+    let from = key_path(store)?;
+    let bytes = match std::fs::read(&from) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(OpError::Invalid(format!(
+                "cannot read key file {}: {e}",
+                from.display()
+            )))
+        }
+    };
+    write_private(&dir.join(KEY_FILE), &bytes)?;
+    Ok(true)
+}
+
 /// Encrypts and stores the secret of a connection (`None` removes it).
 pub fn store_secret(store: &Store, connection: &str, secret: Option<&Secret>) -> OpResult<()> {
     let Some(secret) = secret else {

@@ -438,3 +438,58 @@ fn backup_copies_a_verified_store() {
         s.ok(&["numbers", "export"])
     );
 }
+
+#[test]
+fn backup_keeps_the_key_that_decrypts_connection_passwords() {
+    use numinv::store::Store;
+    use std::time::Duration;
+    let s = Session::new();
+    s.ok(&["numbers", "add", "--range", RANGE, "--hierarchy", LONDON]);
+    {
+        let store = Store::open(&s.data(), Duration::ZERO).unwrap();
+        let secret = numinv::arm::Secret::new("s3cret-pw".into());
+        numinv::ops::secrets::store_secret(&store, "lon", Some(&secret)).unwrap();
+    }
+    let b = s.path("backup");
+    s.ok(&["backup", b.to_str().unwrap()]);
+    let key = b.join(numinv::ops::secrets::KEY_FILE);
+    assert_eq!(
+        std::fs::read(&key).unwrap(),
+        std::fs::read(s.data().join(numinv::ops::secrets::KEY_FILE)).unwrap()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "key file mode {mode:o}");
+    }
+    let copy = Store::open(&b, Duration::ZERO).unwrap();
+    let back = numinv::ops::secrets::load_secret(&copy, "lon").unwrap();
+    assert_eq!(back.expose(), "s3cret-pw");
+}
+
+#[test]
+fn a_refused_replay_leaves_no_half_made_output() {
+    use numinv::store::Store;
+    use std::time::Duration;
+    let s = Session::new();
+    s.ok(&["numbers", "add", "--range", RANGE, "--hierarchy", LONDON]);
+    let out = s.path("past");
+    // This test process holds the source, as a running server would.
+    let held = Store::open(&s.data(), Duration::ZERO).unwrap();
+    let e = s.fails(&[
+        "--lock-wait-ms",
+        "0",
+        "log",
+        "replay",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(e.contains("another numinv process holds it"), "{e}");
+    assert!(!out.exists(), "--out was left behind");
+    drop(held);
+    // The same command now simply works.
+    assert!(s
+        .ok(&["log", "replay", "--out", out.to_str().unwrap()])
+        .starts_with("replayed 101 events"));
+}

@@ -457,12 +457,15 @@ pub async fn backup(
     }
     let rows = state
         .blocking(move |store, _| {
-            store.backup_to(&dir).map_err(|e| match e {
+            let rows = store.backup_to(&dir).map_err(|e| match e {
                 crate::store::StoreError::Open { .. } | crate::store::StoreError::Io(_) => {
                     ApiError::bad_request(format!("backup to {}: {e}", dir.display()))
                 }
                 other => other.into(),
-            })
+            })?;
+            // The copy must be able to decrypt its connection passwords.
+            crate::ops::secrets::backup_key(store, &dir)?;
+            Ok(rows)
         })
         .await?;
     Ok(Json(BackupView { rows, dir: req.dir }))
