@@ -206,15 +206,36 @@ pub fn run(g: &Global, cmd: LogCmd) -> anyhow::Result<String> {
                     out.display()
                 );
             }
-            let target = Store::open(&out, Duration::ZERO)?;
-            let last = match from {
-                Some(file) => target.replay_from(LogSource::File(file), stop)?,
+            // The source first: a refused source must not leave a half-made --out behind.
+            let src_store;
+            let source = match from {
+                Some(file) => LogSource::File(file),
                 None => {
-                    let src = g.open_store()?;
-                    target.replay_from(LogSource::Store(&src), stop)?
+                    src_store = g.open_store()?;
+                    LogSource::Store(&src_store)
                 }
             };
-            Ok(format!("replayed {last} events into {}\n", out.display()))
+            let made_dir = !out.exists();
+            let target = Store::open(&out, Duration::ZERO)?;
+            let replayed = target.replay_from(source, stop);
+            match replayed {
+                Ok(last) => Ok(format!("replayed {last} events into {}\n", out.display())),
+                Err(e) => {
+                    drop(target);
+                    remove_partial_replay(&out, made_dir);
+                    Err(e.into())
+                }
+            }
         }
+    }
+}
+
+/// Removes what a failed replay created in `--out`, so running it again just works.
+fn remove_partial_replay(out: &std::path::Path, made_dir: bool) {
+    for name in [crate::store::DB_FILE, crate::store::HOLDER_FILE] {
+        let _ = std::fs::remove_file(out.join(name));
+    }
+    if made_dir {
+        let _ = std::fs::remove_dir(out); // only if now empty
     }
 }
