@@ -191,9 +191,31 @@ fn holder_url(text: &str) -> Option<&str> {
         .find(|w| w.starts_with("http://") || w.starts_with("https://"))
 }
 
-/// redb's page cache. Its default (1 GiB) made a million-user sync's peak memory 2 GiB;
-/// measured in BENCHMARKS.md against smaller and larger caches.
-const CACHE_BYTES: usize = 256 << 20;
+/// redb's page cache. Its default (1 GiB) made a million-user sync's peak memory 2 GiB; at
+/// a million users 64 MiB syncs as fast as 128 or 256 MiB (BENCHMARKS.md) in less memory:
+/// the OS page cache still holds the file.
+const CACHE_MIB_DEFAULT: usize = 64;
+
+/// The page cache in bytes: `NUMINV_REDB_CACHE_MIB` (16..=65536) when set to a whole
+/// number, else the default; a bad value falls back to the default with a warning.
+fn cache_bytes() -> usize {
+    let mib = match std::env::var(CACHE_ENV) {
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(m) if (16..=65536).contains(&m) => m,
+            _ => {
+                tracing::warn!(
+                    "{CACHE_ENV}={v:?} is not a whole number of MiB from 16 to 65536; using {CACHE_MIB_DEFAULT}"
+                );
+                CACHE_MIB_DEFAULT
+            }
+        },
+        Err(_) => CACHE_MIB_DEFAULT,
+    };
+    mib << 20
+}
+
+/// The environment variable that sizes redb's page cache.
+pub const CACHE_ENV: &str = "NUMINV_REDB_CACHE_MIB";
 
 impl Store {
     /// True when `dir` holds a database.
@@ -213,7 +235,7 @@ impl Store {
         let mut pause = Duration::from_millis(2);
         let db = loop {
             match Database::builder()
-                .set_cache_size(CACHE_BYTES)
+                .set_cache_size(cache_bytes())
                 .create(&path)
             {
                 Ok(db) => break db,
