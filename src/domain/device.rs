@@ -11,19 +11,21 @@ use super::normalize::{normalize, Number};
 /// fields: an unchanged user is an unchanged row, so a resync writes only what churned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CachedUser {
-    pub node_id: String,
-    pub node_name: String,
+    // `Box<str>`, not `String`: the same encoding, 8 bytes less per field, and a million-user
+    // fetch holds a million of these.
+    pub node_id: Box<str>,
+    pub node_name: Box<str>,
     /// The AOR exactly as the device sent it, for diagnosis.
-    pub aor: String,
+    pub aor: Box<str>,
     /// Registered with at least one active contact.
     pub online: bool,
     /// The canonical number, when the AOR maps to one.
-    pub number: Option<String>,
+    pub number: Option<Box<str>>,
     /// The inventory key the number maps to (extensions are scoped to the connection's
     /// hierarchy).
-    pub number_key: Option<String>,
+    pub number_key: Option<Box<str>>,
     /// Why the AOR could not be mapped.
-    pub unmapped: Option<String>,
+    pub unmapped: Option<Box<str>>,
 }
 
 impl CachedUser {
@@ -48,13 +50,13 @@ impl CachedUser {
             Err(u) => (None, None, Some(u.reason)),
         };
         CachedUser {
-            node_id: node_id.to_string(),
-            node_name: node_name.to_string(),
-            aor: aor.to_string(),
+            node_id: node_id.into(),
+            node_name: node_name.into(),
+            aor: aor.into(),
             online,
-            number,
-            number_key,
-            unmapped,
+            number: number.map(String::into_boxed_str),
+            number_key: number_key.map(String::into_boxed_str),
+            unmapped: unmapped.map(String::into_boxed_str),
         }
     }
 
@@ -171,7 +173,8 @@ pub fn diff_users<'f, C: CachedSide>(
     let mut d = UserDiff::default();
     let mut fresh = fetched.iter().peekable();
     let added = |d: &mut UserDiff<'f>, (key, user): (&'f String, &'f CachedUser)| {
-        d.affected.extend(user.number_key.clone());
+        d.affected
+            .extend(user.number_key.as_deref().map(String::from));
         d.added.push((key, user));
     };
     for row in cached {
@@ -182,13 +185,14 @@ pub fn diff_users<'f, C: CachedSide>(
         }
         match fresh.next_if(|(k, _)| **k == key) {
             Some((k, user)) if !old.same_as(user) => {
-                d.affected.extend(old.user()?.number_key);
-                d.affected.extend(user.number_key.clone());
+                d.affected.extend(old.user()?.number_key.map(String::from));
+                d.affected
+                    .extend(user.number_key.as_deref().map(String::from));
                 d.updated.push((k, user));
             }
             Some(_) => {}
             None => {
-                d.affected.extend(old.user()?.number_key);
+                d.affected.extend(old.user()?.number_key.map(String::from));
                 d.removed.push(key);
             }
         }
