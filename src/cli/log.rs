@@ -10,7 +10,7 @@ use super::output;
 use super::remote::{enc, local_only, query, Remote};
 use super::Global;
 use crate::api::wire::{EventPage, EventView};
-use crate::store::{LogSource, ReplayStop, Store};
+use crate::store::{LogSource, ReplayStop, Store, StoreError};
 
 #[derive(Debug, Subcommand)]
 pub enum LogCmd {
@@ -182,7 +182,7 @@ pub fn run(g: &Global, cmd: LogCmd) -> anyhow::Result<String> {
             ))
         }
         LogCmd::Verify => {
-            let store = g.open_store()?;
+            let store = open_file_store(g)?;
             let r = store.verify()?;
             Ok(format!(
                 "log ok: {} events, chain intact, replay matches all {} rows\n",
@@ -190,7 +190,7 @@ pub fn run(g: &Global, cmd: LogCmd) -> anyhow::Result<String> {
             ))
         }
         LogCmd::Dump { file } => {
-            let store = g.open_store()?;
+            let store = open_file_store(g)?;
             let n = store.dump(&file)?;
             Ok(format!("dumped {n} events to {}\n", file.display()))
         }
@@ -211,7 +211,7 @@ pub fn run(g: &Global, cmd: LogCmd) -> anyhow::Result<String> {
             let source = match from {
                 Some(file) => LogSource::File(file),
                 None => {
-                    src_store = g.open_store()?;
+                    src_store = open_file_store(g)?;
                     LogSource::Store(&src_store)
                 }
             };
@@ -238,4 +238,20 @@ fn remove_partial_replay(out: &std::path::Path, made_dir: bool) {
     if made_dir {
         let _ = std::fs::remove_dir(out); // only if now empty
     }
+}
+
+/// Opens the data dir for `log verify|dump|replay`, which read the database file and cannot
+/// go through a server: a held data dir gets the backup route, not the `--server` hint.
+fn open_file_store(g: &Global) -> anyhow::Result<Store> {
+    g.open_store().map_err(|e| match e.downcast_ref::<StoreError>() {
+        Some(StoreError::Locked {
+            dir,
+            holder,
+            server,
+        }) => anyhow::anyhow!(
+            "cannot open data dir {}: another numinv process holds it{holder}; this command reads the database file itself: copy it with `numinv --server {server} backup DIR` and run the command with --data-dir DIR, or stop that process",
+            dir.display()
+        ),
+        _ => e,
+    })
 }

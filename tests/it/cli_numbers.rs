@@ -486,6 +486,11 @@ fn a_refused_replay_leaves_no_half_made_output() {
         out.to_str().unwrap(),
     ]);
     assert!(e.contains("another numinv process holds it"), "{e}");
+    // Replay reads the file itself: the way forward is a backup, not --server.
+    assert!(
+        e.contains("backup DIR") && !e.contains("run this command through"),
+        "{e}"
+    );
     assert!(!out.exists(), "--out was left behind");
     drop(held);
     // The same command now simply works.
