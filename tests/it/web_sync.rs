@@ -3,48 +3,9 @@
 
 use crate::api_support;
 
-use api_support::{Resp, Server};
-use hyper::Method;
+use api_support::web::{csrf, form, page, sign_in};
+use api_support::Server;
 use numinv_sim::{ChurnRates, ServeOptions, SimConfig, Simulator};
-
-async fn sign_in(s: &Server, token: &str) -> String {
-    let r = s
-        .send(
-            Method::POST,
-            "/login",
-            &[("content-type", "application/x-www-form-urlencoded")],
-            &format!("token={token}"),
-        )
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let cookie = r.header("set-cookie").unwrap().to_string();
-    cookie.split(';').next().unwrap().to_string()
-}
-
-async fn page(s: &Server, cookie: &str, path: &str) -> Resp {
-    s.send(Method::GET, path, &[("cookie", cookie)], "").await
-}
-
-async fn form(s: &Server, cookie: &str, path: &str, body: &str) -> Resp {
-    s.send(
-        Method::POST,
-        path,
-        &[
-            ("cookie", cookie),
-            ("content-type", "application/x-www-form-urlencoded"),
-        ],
-        body,
-    )
-    .await
-}
-
-fn csrf(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with csrf")
-        + 19;
-    html[at..at + 32].to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_page_syncs_now_and_shows_the_last_result() {

@@ -2,6 +2,8 @@
 //! talks to it with hyper's own client, so tests read like a client's session.
 #![allow(dead_code)]
 
+pub mod web;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
