@@ -205,11 +205,7 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
         }
     };
     let web = format!("http://{}", listener.local_addr()?);
-    // Like `serve`: a command refused by the lock can then name this server's URL.
-    let _ = std::fs::write(
-        data_dir.join(crate::store::HOLDER_FILE),
-        format!("numinv demo pid {} at {web}", std::process::id()),
-    );
+    store.announce_server("numinv demo", &web);
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(crate::api::serve(
         listener,
@@ -340,7 +336,6 @@ async fn demo(g: &Global, args: &DemoArgs, data_dir: &std::path::Path) -> anyhow
     let summary = compare_with_truth(&store, &sim, &conn);
     let _ = stop_tx.send(true);
     let _ = server.await;
-    let _ = std::fs::remove_file(data_dir.join(crate::store::HOLDER_FILE));
     running.shutdown().await;
     match (summary, first_failure) {
         (Ok(line), Some(first)) => anyhow::bail!(

@@ -17,7 +17,7 @@ use crate::daemon::{run_scheduler, SchedulerOptions};
 use crate::domain::connection::parse_interval;
 use crate::domain::settings::SCHEDULE_DEFAULT_EVERY;
 use crate::ops::{self, Ctx};
-use crate::store::{Store, HOLDER_FILE};
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -135,10 +135,7 @@ pub fn run(g: &Global, args: ServeArgs) -> anyhow::Result<String> {
         })?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{}", listener.local_addr()?);
-        let _ = std::fs::write(
-            dir.join(HOLDER_FILE),
-            format!("numinv serve pid {} at {url}", std::process::id()),
-        );
+        store.announce_server("numinv serve", &url);
         eprintln!(
             "numinv serving {} on {url} (web UI {url}/, API {url}/api, /healthz, /metrics)",
             dir.display()
@@ -172,7 +169,6 @@ pub fn run(g: &Global, args: ServeArgs) -> anyhow::Result<String> {
         let _ = stop_tx.send(true);
         let _ = scheduler.await;
         server.await??;
-        let _ = std::fs::remove_file(dir.join(HOLDER_FILE));
         Ok::<_, anyhow::Error>(())
     })?;
     Ok("stopped\n".into())

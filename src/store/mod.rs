@@ -217,7 +217,26 @@ fn cache_bytes() -> usize {
 /// The environment variable that sizes redb's page cache.
 pub const CACHE_ENV: &str = "NUMINV_REDB_CACHE_MIB";
 
+impl Drop for Store {
+    /// The holder file names this process only while it holds the data dir.
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_file(dir.join(HOLDER_FILE));
+        }
+    }
+}
+
 impl Store {
+    /// Names the server that holds this data dir in its holder file
+    /// (`numinv serve pid 42 at http://127.0.0.1:8080`), so a command refused by the lock
+    /// can point to it. The file goes with the store.
+    pub fn announce_server(&self, what: &str, url: &str) {
+        if let Some(dir) = &self.dir {
+            let text = format!("{what} pid {} at {url}", std::process::id());
+            let _ = std::fs::write(dir.join(HOLDER_FILE), text);
+        }
+    }
+
     /// True when `dir` holds a database.
     pub fn exists(dir: &Path) -> bool {
         dir.join(DB_FILE).is_file()

@@ -497,4 +497,8 @@ fn a_refused_replay_leaves_no_half_made_output() {
     assert!(s
         .ok(&["log", "replay", "--out", out.to_str().unwrap()])
         .starts_with("replayed 101 events"));
+    // No command leaves a holder file naming a process that has exited.
+    for dir in [s.data(), out] {
+        assert!(!dir.join(numinv::store::HOLDER_FILE).exists(), "{dir:?}");
+    }
 }
