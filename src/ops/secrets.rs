@@ -21,22 +21,28 @@ fn key_path(store: &Store) -> OpResult<PathBuf> {
         .ok_or_else(|| OpError::Invalid("an in-memory store cannot keep secrets".into()))
 }
 
+/// The key file's bytes, or `None` when there is none yet.
+fn read_key(path: &Path) -> OpResult<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(OpError::Invalid(format!(
+            "cannot read key file {}: {e}; check its owner and mode (0600, the service's user)",
+            path.display()
+        ))),
+    }
+}
+
 fn load_or_create_key(path: &Path) -> OpResult<LessSafeKey> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let bytes = match read_key(path)? {
+        Some(b) => b,
+        None => {
             let mut key = [0u8; KEY_LEN];
             SystemRandom::new()
                 .fill(&mut key)
                 .map_err(|_| OpError::Invalid("no random source to make a key".into()))?;
             write_private(path, &key)?;
             key.to_vec()
-        }
-        Err(e) => {
-            return Err(OpError::Invalid(format!(
-                "cannot read key file {}: {e}",
-                path.display()
-            )))
         }
     };
     let unbound = UnboundKey::new(&CHACHA20_POLY1305, &bytes).map_err(|_| {
@@ -68,16 +74,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> OpResult<()> {
 /// Copies the key file into a backup directory (mode 0600), so the copy's connection
 /// passwords can still be decrypted. A store that never kept a secret has no key: `false`.
 pub fn backup_key(store: &Store, dir: &Path) -> OpResult<bool> {
-    let from = key_path(store)?;
-    let bytes = match std::fs::read(&from) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => {
-            return Err(OpError::Invalid(format!(
-                "cannot read key file {}: {e}",
-                from.display()
-            )))
-        }
+    let Some(bytes) = read_key(&key_path(store)?)? else {
+        return Ok(false);
     };
     write_private(&dir.join(KEY_FILE), &bytes)?;
     Ok(true)
